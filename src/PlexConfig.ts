@@ -1,0 +1,154 @@
+/**
+ * The client's identity and endpoints. Every request carries the identity as `X-Plex-*` headers;
+ * plex.tv rejects requests without `X-Plex-Client-Identifier` (code 1000) and throttles clients that
+ * share one, so generate it once per installation and persist it.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * Options accepted by {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `X-Plex-Client-Identifier`: unique per installation, stable across restarts. Required. */
+  readonly clientIdentifier: string
+  /** `X-Plex-Product`: the app name shown under the user's Authorized Devices. PIN login needs it. */
+  readonly product?: string | undefined
+  /** `X-Plex-Version` */
+  readonly version?: string | undefined
+  /** `X-Plex-Platform` */
+  readonly platform?: string | undefined
+  /** `X-Plex-Platform-Version` */
+  readonly platformVersion?: string | undefined
+  /** `X-Plex-Device` */
+  readonly device?: string | undefined
+  /** `X-Plex-Device-Name` */
+  readonly deviceName?: string | undefined
+  /** `X-Plex-Model` */
+  readonly model?: string | undefined
+  /** `X-Plex-Device-Vendor` */
+  readonly deviceVendor?: string | undefined
+  /** `X-Plex-Marketplace` */
+  readonly marketplace?: string | undefined
+  /** Base URL of the Plex Media Server, e.g. `http://192.168.1.10:32400`. Needed by PMS operations. */
+  readonly serverUrl?: string | undefined
+  /** Base of the plex.tv API, path included. Default {@link defaultPlexTvUrl}. */
+  readonly plexTvUrl?: string | undefined
+}
+
+/**
+ * The resolved configuration held by the {@link PlexConfig} service. `headers` is computed once: the
+ * identity headers every request sends, lower-cased, with `accept: application/json`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service extends Options {
+  readonly plexTvUrl: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * The plex.tv API base used when none is configured.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPlexTvUrl = "https://plex.tv/api/v2"
+
+/**
+ * The service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PlexConfig extends Context.Tag("effect-plex/PlexConfig")<PlexConfig, Service>() {}
+
+const headerNames: ReadonlyArray<readonly [keyof Options, string]> = [
+  ["clientIdentifier", "x-plex-client-identifier"],
+  ["product", "x-plex-product"],
+  ["version", "x-plex-version"],
+  ["platform", "x-plex-platform"],
+  ["platformVersion", "x-plex-platform-version"],
+  ["device", "x-plex-device"],
+  ["deviceName", "x-plex-device-name"],
+  ["model", "x-plex-model"],
+  ["deviceVendor", "x-plex-device-vendor"],
+  ["marketplace", "x-plex-marketplace"]
+]
+
+const trimSlash = (url: string): string => url.endsWith("/") ? url.slice(0, -1) : url
+
+/**
+ * Resolves options into the service value (pure; no validation beyond trimming trailing slashes, so a
+ * wrong URL surfaces as `InvalidRequest` on the first call that uses it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Service => {
+  const headers: Record<string, string> = { accept: "application/json" }
+  for (const [key, name] of headerNames) {
+    const value = options[key]
+    if (value !== undefined && value !== "") headers[name] = value
+  }
+  return {
+    ...options,
+    plexTvUrl: trimSlash(options.plexTvUrl ?? defaultPlexTvUrl),
+    ...(options.serverUrl === undefined ? {} : { serverUrl: trimSlash(options.serverUrl) }),
+    headers
+  }
+}
+
+/**
+ * A layer from plain options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<PlexConfig> => Layer.succeed(PlexConfig, make(options))
+
+/**
+ * A layer from `Config`s, e.g. `{ clientIdentifier: Config.string("MY_ID") }`. Fails layer
+ * construction with a `ConfigError` naming any missing required value.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Config.Config.Wrap<Options>): Layer.Layer<PlexConfig, ConfigError.ConfigError> =>
+  Layer.effect(PlexConfig, Effect.map(Config.unwrap(options), make))
+
+const optional = (name: string) =>
+  Config.option(Config.string(name)).pipe(Config.map((o) => o._tag === "Some" ? o.value : undefined))
+
+/**
+ * Reads `PLEX_CLIENT_IDENTIFIER` (required), `PLEX_PRODUCT`, `PLEX_VERSION`, `PLEX_PLATFORM`,
+ * `PLEX_PLATFORM_VERSION`, `PLEX_DEVICE`, `PLEX_DEVICE_NAME`, `PLEX_SERVER_URL` and `PLEX_TV_URL`
+ * from the current `ConfigProvider` (the environment by default). A missing
+ * `PLEX_CLIENT_IDENTIFIER` fails layer construction with a `ConfigError` that names it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = layerConfig({
+  clientIdentifier: Config.string("PLEX_CLIENT_IDENTIFIER"),
+  product: optional("PLEX_PRODUCT"),
+  version: optional("PLEX_VERSION"),
+  platform: optional("PLEX_PLATFORM"),
+  platformVersion: optional("PLEX_PLATFORM_VERSION"),
+  device: optional("PLEX_DEVICE"),
+  deviceName: optional("PLEX_DEVICE_NAME"),
+  model: optional("PLEX_MODEL"),
+  deviceVendor: optional("PLEX_DEVICE_VENDOR"),
+  marketplace: optional("PLEX_MARKETPLACE"),
+  serverUrl: optional("PLEX_SERVER_URL"),
+  plexTvUrl: optional("PLEX_TV_URL")
+})

@@ -1,0 +1,180 @@
+/**
+ * Resilience and transport policy for every operation: timeouts, retries, the body size cap,
+ * redirects and trace propagation. It is a `Context.Reference`, so the defaults apply with no layer
+ * at all; override them for a whole app with {@link layer}, or for one call with
+ * `Effect.provideService(PlexPolicy, ...)` / {@link withPolicy}.
+ *
+ * What is retried is decided per operation, not by the user: idempotent reads retry on transport
+ * errors, timeouts and 408/429/500/502/503/504; sign-in and PIN creation never retry once a request
+ * may have reached the server, because plex.tv throttles repeated attempts (codes 1003, 1031).
+ * 400 and 401 are never retried.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  /** Budget for one attempt: sending the request and reading the whole body. */
+  readonly attemptTimeout: Duration.Duration
+  /** Budget for the whole call, all attempts and waits included. */
+  readonly deadline: Duration.Duration
+  /** Attempts in total, the first included. `1` turns retries off. */
+  readonly maxAttempts: number
+  /** Backoff before retry n is `min(maxDelay, baseDelay * 2^(n-1))`, jittered down to half. */
+  readonly baseDelay: Duration.Duration
+  /** Cap of one backoff wait. A server's `Retry-After` may exceed it, but never the deadline. */
+  readonly maxDelay: Duration.Duration
+  /** Randomize each backoff wait within [50%, 100%] of its value, so clients do not retry in step. */
+  readonly jitter: boolean
+  /** Statuses a retryable operation retries. */
+  readonly retryStatuses: ReadonlyArray<number>
+  /** Largest response body read, in bytes. Larger bodies fail with `Decode` without being read whole. */
+  readonly maxBodyBytes: number
+  /**
+   * `"same-origin"` follows redirects only within the origin (the token goes along);
+   * `"none"` treats every redirect as an unexpected status. A cross-origin redirect is never followed,
+   * because `X-Plex-Token` is a custom header that fetch would forward to the other host.
+   */
+  readonly redirects: "same-origin" | "none"
+  /** Most redirects followed in one attempt. */
+  readonly maxRedirects: number
+  /** Send W3C `traceparent` headers. Off by default: plex.tv is a third party. Spans record either way. */
+  readonly propagateTraceContext: boolean
+}
+
+/**
+ * The defaults: 10 s per attempt, 30 s per call, 3 attempts, backoff from 250 ms capped at 5 s with
+ * jitter, a 4 MiB body cap (the largest real user object is ~10 KB), same-origin redirects only, no
+ * trace propagation.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: Policy = {
+  attemptTimeout: Duration.seconds(10),
+  deadline: Duration.seconds(30),
+  maxAttempts: 3,
+  baseDelay: Duration.millis(250),
+  maxDelay: Duration.seconds(5),
+  jitter: true,
+  retryStatuses: [408, 429, 500, 502, 503, 504],
+  maxBodyBytes: 4 * 1024 * 1024,
+  redirects: "same-origin",
+  maxRedirects: 5,
+  propagateTraceContext: false
+}
+
+/**
+ * The policy in force. Reading it needs no layer: it falls back to {@link defaults}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PlexPolicy extends Context.Reference<PlexPolicy>()("effect-plex/PlexPolicy", {
+  defaultValue: () => defaults
+}) {}
+
+/**
+ * Policy options as a user writes them: durations in any `DurationInput` form.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly attemptTimeout?: Duration.DurationInput
+  readonly deadline?: Duration.DurationInput
+  readonly maxAttempts?: number
+  readonly baseDelay?: Duration.DurationInput
+  readonly maxDelay?: Duration.DurationInput
+  readonly jitter?: boolean
+  readonly retryStatuses?: ReadonlyArray<number>
+  readonly maxBodyBytes?: number
+  readonly redirects?: "same-origin" | "none"
+  readonly maxRedirects?: number
+  readonly propagateTraceContext?: boolean
+}
+
+const durationKeys = ["attemptTimeout", "deadline", "baseDelay", "maxDelay"] as const
+
+/**
+ * Applies options on top of a policy ({@link defaults} unless given).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options, base: Policy = defaults): Policy => {
+  const out: { -readonly [K in keyof Policy]: Policy[K] } = { ...base }
+  for (const key of durationKeys) {
+    const value = options[key]
+    if (value !== undefined) out[key] = Duration.decode(value)
+  }
+  if (options.maxAttempts !== undefined) out.maxAttempts = Math.max(1, Math.floor(options.maxAttempts))
+  if (options.jitter !== undefined) out.jitter = options.jitter
+  if (options.retryStatuses !== undefined) out.retryStatuses = options.retryStatuses
+  if (options.maxBodyBytes !== undefined) out.maxBodyBytes = options.maxBodyBytes
+  if (options.redirects !== undefined) out.redirects = options.redirects
+  if (options.maxRedirects !== undefined) out.maxRedirects = options.maxRedirects
+  if (options.propagateTraceContext !== undefined) out.propagateTraceContext = options.propagateTraceContext
+  return out
+}
+
+/**
+ * A layer setting the policy for everything it is provided to.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never> =>
+  Layer.succeed(PlexPolicy, make(options)) as unknown as Layer.Layer<never>
+
+/**
+ * Retries off: one attempt per call.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNoRetries: Layer.Layer<never> = layer({ maxAttempts: 1 })
+
+/**
+ * Runs an effect with options applied on top of the policy in force, e.g. a timeout for one call:
+ * `getTokenDetails().pipe(PlexPolicy.withPolicy({ deadline: "2 seconds" }))`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withPolicy: {
+  (options: Options): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R> =>
+    Effect.flatMap(PlexPolicy, (current) => Effect.provideService(self, PlexPolicy, make(options, current)))
+)
+
+/**
+ * The wait before retry number `retry` (1 for the first retry), before the deadline cap: the server's
+ * `Retry-After` when it sent one, else jittered exponential backoff. `random` is in [0, 1).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const retryDelayMillis = (
+  policy: Policy,
+  retry: number,
+  retryAfterMillis: number | undefined,
+  random: number
+): number => {
+  if (retryAfterMillis !== undefined) return Math.max(0, retryAfterMillis)
+  const base = Duration.toMillis(policy.baseDelay)
+  const cap = Duration.toMillis(policy.maxDelay)
+  const exponential = Math.min(cap, base * 2 ** Math.max(0, retry - 1))
+  return policy.jitter ? Math.round(exponential * (0.5 + random / 2)) : exponential
+}

@@ -1,0 +1,120 @@
+/**
+ * Where the current Plex token comes from. A token source is a service rather than a config value
+ * because tokens change: sign-in returns one, PIN login returns one, a sign-out ends one.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The token to send, if any. Read once per call. */
+  readonly get: Effect.Effect<Option.Option<Redacted.Redacted<string>>>
+}
+
+/**
+ * The service tag read by every operation that needs a token.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PlexToken extends Context.Tag("effect-plex/PlexToken")<PlexToken, Service>() {}
+
+/**
+ * A token source that can be updated, e.g. with the token a sign-in or PIN login returned.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store extends Service {
+  readonly set: (token: Redacted.Redacted<string>) => Effect.Effect<void>
+  readonly clear: Effect.Effect<void>
+}
+
+/**
+ * The tag of a writable {@link Store}; {@link layerStore} provides it together with {@link PlexToken}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PlexTokenStore extends Context.Tag("effect-plex/PlexTokenStore")<PlexTokenStore, Store>() {}
+
+const wrap = (token: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.isRedacted(token) ? token : Redacted.make(token)
+
+/**
+ * No token: operations that need one fail with `InvalidRequest` unless a call passes `options.token`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const none: Layer.Layer<PlexToken> = Layer.succeed(PlexToken, { get: Effect.succeedNone })
+
+/**
+ * A fixed token. A plain string is wrapped in `Redacted` at once.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (token: string | Redacted.Redacted<string>): Layer.Layer<PlexToken> =>
+  Layer.succeed(PlexToken, { get: Effect.succeedSome(wrap(token)) })
+
+/**
+ * Builds a writable {@link Store}, optionally holding a first token.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeStore = (initial?: string | Redacted.Redacted<string>): Effect.Effect<Store> =>
+  Effect.map(
+    Ref.make(initial === undefined ? Option.none() : Option.some(wrap(initial))),
+    (ref): Store => ({
+      get: Ref.get(ref),
+      set: (token) => Ref.set(ref, Option.some(token)),
+      clear: Ref.set(ref, Option.none())
+    })
+  )
+
+/**
+ * Provides both {@link PlexToken} and {@link PlexTokenStore} backed by one in-memory store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (
+  initial?: string | Redacted.Redacted<string>
+): Layer.Layer<PlexToken | PlexTokenStore> =>
+  Layer.effectContext(
+    Effect.map(makeStore(initial), (store) => Context.make(PlexTokenStore, store).pipe(Context.add(PlexToken, store)))
+  )
+
+/**
+ * A token from `Config`, e.g. `Config.option(Config.redacted("MY_TOKEN"))`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  token: Config.Config<Option.Option<Redacted.Redacted<string>>>
+): Layer.Layer<PlexToken, ConfigError.ConfigError> =>
+  Layer.effect(PlexToken, Effect.map(token, (value) => ({ get: Effect.succeed(value) })))
+
+/**
+ * Reads the optional `PLEX_TOKEN` variable as a `Redacted` value.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<PlexToken, ConfigError.ConfigError> = layerConfig(
+  Config.option(Config.redacted("PLEX_TOKEN"))
+)

@@ -1,0 +1,47 @@
+/**
+ * effect-plex: the Plex authentication API (plex.tv and Plex Media Server) as typed Effect programs.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The four authentication operations: sign-in, token details, transient tokens, source connections.
+ *
+ * @since 0.1.0
+ */
+export * as Authentication from "./Authentication.js"
+
+/**
+ * Schema classes for what the SDK decodes and sends (`PlexUser`, `TransientToken`, …).
+ *
+ * @since 0.1.0
+ */
+export * as Models from "./Models.js"
+
+/**
+ * The client's identity (`X-Plex-*` headers) and endpoints.
+ *
+ * @since 0.1.0
+ */
+export * as PlexConfig from "./PlexConfig.js"
+
+/**
+ * The error model: `PlexBadRequest`, `PlexUnauthorized`, `PlexSdkError` and predicates.
+ *
+ * @since 0.1.0
+ */
+export * as PlexError from "./PlexError.js"
+
+/**
+ * Timeouts, retries, the body cap, redirects and trace propagation as a swappable policy.
+ *
+ * @since 0.1.0
+ */
+export * as PlexPolicy from "./PlexPolicy.js"
+
+/**
+ * Where the current token comes from.
+ *
+ * @since 0.1.0
+ */
+export * as PlexToken from "./PlexToken.js"

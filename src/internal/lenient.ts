@@ -1,0 +1,152 @@
+/**
+ * Lenient primitives for Plex payloads. Real bodies differ from the spec (reference.md §0, §4):
+ * flags come as booleans, 0/1 or "0"/"1" (XML); numbers as numbers or numeric strings; dates as epoch
+ * seconds, numeric strings, ISO strings or "YYYY-MM-DD HH:MM:SS UTC"; single children as an object or
+ * a one-element array. These schemas accept every form and decode to one type.
+ *
+ * @internal
+ */
+import * as DateTime from "effect/DateTime"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+const flagFrom = (u: unknown): boolean | undefined => {
+  switch (u) {
+    case true:
+    case 1:
+    case "1":
+    case "true":
+      return true
+    case false:
+    case 0:
+    case "0":
+    case "false":
+      return false
+    default:
+      return undefined
+  }
+}
+
+/** @internal */
+export const Flag: Schema.Schema<boolean, unknown> = Schema.transformOrFail(Schema.Unknown, Schema.Boolean, {
+  strict: true,
+  decode: (u, _, ast) => {
+    const value = flagFrom(u)
+    return value === undefined
+      ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a flag"))
+      : ParseResult.succeed(value)
+  },
+  encode: ParseResult.succeed
+})
+
+/** @internal */
+export const NullableFlag: Schema.Schema<boolean | null, unknown> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.NullOr(Schema.Boolean),
+  {
+    strict: true,
+    decode: (u, _, ast) => {
+      if (u === null || u === "") return ParseResult.succeed(null)
+      const value = flagFrom(u)
+      return value === undefined
+        ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a flag or null"))
+        : ParseResult.succeed(value)
+    },
+    encode: ParseResult.succeed
+  }
+)
+
+const numberFrom = (u: unknown): number | undefined => {
+  if (typeof u === "number") return Number.isFinite(u) ? u : undefined
+  if (typeof u === "string" && u.trim() !== "") {
+    const n = Number(u)
+    return Number.isFinite(n) ? n : undefined
+  }
+  return undefined
+}
+
+/** @internal */
+export const Num: Schema.Schema<number, unknown> = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
+  strict: true,
+  decode: (u, _, ast) => {
+    const value = numberFrom(u)
+    return value === undefined
+      ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a number"))
+      : ParseResult.succeed(value)
+  },
+  encode: ParseResult.succeed
+})
+
+/** @internal */
+export const NullableNum: Schema.Schema<number | null, unknown> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.NullOr(Schema.Number),
+  {
+    strict: true,
+    decode: (u, _, ast) => {
+      if (u === null || u === "") return ParseResult.succeed(null)
+      const value = numberFrom(u)
+      return value === undefined
+        ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a number or null"))
+        : ParseResult.succeed(value)
+    },
+    encode: ParseResult.succeed
+  }
+)
+
+/** @internal */
+export const NullableText = Schema.NullOr(Schema.String)
+
+const xmlUtc = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/
+
+const dateFrom = (u: unknown): DateTime.Utc | undefined => {
+  const seconds = numberFrom(u)
+  if (seconds !== undefined) return Option.getOrUndefined(DateTime.make(seconds * 1000))
+  if (typeof u !== "string" || u === "") return undefined
+  const xml = xmlUtc.exec(u)
+  return Option.getOrUndefined(DateTime.make(xml ? `${xml[1]}T${xml[2]}Z` : u))
+}
+
+/**
+ * A date in any form Plex uses. A value that is null, empty or not a date decodes to `undefined`
+ * rather than failing the whole object: these dates are informational, and one odd format must not
+ * make a sign-in fail.
+ *
+ * @internal
+ */
+export const PlexDate: Schema.Schema<DateTime.Utc | undefined, unknown> = Schema.transform(
+  Schema.Unknown,
+  Schema.UndefinedOr(Schema.DateTimeUtcFromSelf),
+  { strict: true, decode: dateFrom, encode: (d) => d === undefined ? undefined : DateTime.toEpochMillis(d) / 1000 }
+)
+
+/**
+ * One value, or the first of a non-empty array of them (PMS JSON renders single children either way).
+ *
+ * @internal
+ */
+export const OneOrFirst = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I | ReadonlyArray<I>> =>
+  Schema.transform(Schema.Union(schema, Schema.NonEmptyArray(schema)), Schema.typeSchema(schema), {
+    strict: false,
+    decode: (value) => Array.isArray(value) ? value[0] : value,
+    encode: (value) => value
+  }) as any
+
+/**
+ * One value or an array of them, as an array (absent XML children, single JSON objects).
+ *
+ * @internal
+ */
+export const OneOrMany = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<ReadonlyArray<A>, I | ReadonlyArray<I>> =>
+  Schema.transform(Schema.Union(Schema.Array(schema), schema), Schema.Array(Schema.typeSchema(schema)), {
+    strict: false,
+    decode: (value) => Array.isArray(value) ? value : [value],
+    encode: (value) => value
+  }) as any
+
+/** @internal */
+export const Secret = Schema.Redacted(Schema.String)
+
+/** @internal */
+export const NullableSecret = Schema.NullOr(Secret)

@@ -1,0 +1,622 @@
+/**
+ * The one request → response → typed error path. Every operation of every module is an
+ * {@link Endpoint} (a few declarative fields) run by the {@link Runner} built here, so input
+ * validation, headers, the token, the body cap, decoding, error mapping, retries, timeouts,
+ * redirects, spans and secret hygiene live in exactly one place.
+ *
+ * @internal
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as PlexConfig from "../PlexConfig.js"
+import * as PlexError from "../PlexError.js"
+import * as PlexPolicy from "../PlexPolicy.js"
+import * as PlexToken from "../PlexToken.js"
+import * as Xml from "./xml.js"
+
+/**
+ * Per-call overrides accepted by every operation.
+ *
+ * @internal
+ */
+export interface CallOptions {
+  /** Replaces the base URL of the host the operation targets (PMS URL, or the plex.tv API base). */
+  readonly serverUrl?: string | undefined
+  /** Replaces the configured token for this call. */
+  readonly token?: Redacted.Redacted<string> | undefined
+}
+
+type Method = "GET" | "POST" | "PUT" | "DELETE"
+
+type Params = Record<string, string | undefined>
+
+/**
+ * What an operation is: everything else is the runner's job.
+ *
+ * @internal
+ */
+export interface Endpoint<I, A> {
+  /** Operation name used in errors; the span is `${module}.${operation}`. */
+  readonly module: string
+  readonly operation: string
+  readonly host: "plexTv" | "pms"
+  readonly method: Method
+  readonly path: (input: I) => string
+  /** `required`: fail with InvalidRequest when there is no token; `none`: never send one. */
+  readonly token: "required" | "none"
+  /** Only idempotent operations are retried; sign-in and PIN creation are not. */
+  readonly idempotent: boolean
+  readonly query?: (input: I) => Params
+  /** A form body (`application/x-www-form-urlencoded`). Redacted values are unwrapped only here. */
+  readonly form?: (input: I) => Record<string, string | Redacted.Redacted<string> | undefined>
+  /** A reason the input cannot be right, checked before anything is sent. */
+  readonly validate?: (input: I) => string | undefined
+  /** Non-secret span attributes. */
+  readonly attributes?: (input: I) => Record<string, string | number | boolean>
+  /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
+  readonly envelope?: string
+  /** How a 2xx body decodes; `undefined` means the body is ignored and the result is `void`. */
+  readonly success: Schema.Schema<A, any> | undefined
+  /** Statuses with an operation-specific meaning, e.g. 404 for an expired PIN. */
+  readonly statusReasons?: Readonly<
+    Record<number, { readonly reason: PlexError.SdkErrorReason; readonly detail: string }>
+  >
+  /** Error codes with an operation-specific meaning, e.g. 1020 for an expired PIN. */
+  readonly codeReasons?: Readonly<
+    Record<number, { readonly reason: PlexError.SdkErrorReason; readonly detail: string }>
+  >
+}
+
+/**
+ * Declares an endpoint; the identity function, for inference.
+ *
+ * @internal
+ */
+export const endpoint = <I, A>(definition: Endpoint<I, A>): Endpoint<I, A> => definition
+
+/**
+ * Turns endpoints into operations.
+ *
+ * @internal
+ */
+export interface Runner {
+  <I, A>(endpoint: Endpoint<I, A>): (input: I, options?: CallOptions) => Effect.Effect<A, PlexError.PlexError>
+}
+
+const ERROR_BODY_CAP = 64 * 1024
+const EXCERPT_LENGTH = 300
+
+// --- error construction (failure path only) -------------------------------------------------
+
+const sdkError = (
+  operation: string,
+  reason: PlexError.SdkErrorReason,
+  detail: string,
+  extra?: {
+    readonly status?: number | undefined
+    readonly bodyExcerpt?: string | undefined
+    readonly retryAfterMillis?: number | undefined
+    readonly cause?: string | undefined
+  }
+): PlexError.PlexSdkError => {
+  const fields: ConstructorParameters<typeof PlexError.PlexSdkError>[0] = { operation, reason, detail }
+  const mutable = fields as { -readonly [K in keyof typeof fields]: (typeof fields)[K] }
+  if (extra?.status !== undefined) mutable.status = extra.status
+  if (extra?.bodyExcerpt !== undefined && extra.bodyExcerpt !== "") mutable.bodyExcerpt = extra.bodyExcerpt
+  if (extra?.retryAfterMillis !== undefined) mutable.retryAfterMillis = extra.retryAfterMillis
+  if (extra?.cause !== undefined) mutable.cause = extra.cause
+  return new PlexError.PlexSdkError(fields)
+}
+
+/** Replaces every occurrence of the call's secrets, then trims to a short excerpt. */
+const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length >= 3) out = out.split(secret).join("<redacted>")
+  }
+  return out
+}
+
+const excerpt = (text: string, secrets: ReadonlyArray<string>): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  const short = flat.length > EXCERPT_LENGTH ? flat.slice(0, EXCERPT_LENGTH) + "…" : flat
+  return scrub(short, secrets)
+}
+
+/** A description of a platform failure that never includes the request (and so the token). */
+const describeCause = (cause: unknown, secrets: ReadonlyArray<string>): string | undefined => {
+  if (cause === undefined || cause === null) return undefined
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 3 && current !== undefined && current !== null; depth++) {
+    if (typeof current === "object") {
+      const c = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown }
+      const name = typeof c.name === "string" ? c.name : "Error"
+      const code = typeof c.code === "string" ? ` ${c.code}` : ""
+      const message = typeof c.message === "string" ? `: ${c.message.split("\n")[0].slice(0, 160)}` : ""
+      parts.push(`${name}${code}${message}`)
+      current = c.cause
+    } else {
+      parts.push(String(current).slice(0, 160))
+      break
+    }
+  }
+  return scrub(parts.join(" <- "), secrets)
+}
+
+const describeParseError = (error: ParseResult.ParseError): string => {
+  // Schema messages quote the values they saw, which can be tokens: report only where and what kind.
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const shown = issues.slice(0, 3).map((issue) => {
+    const path = issue.path.length === 0 ? "the body" : issue.path.map((p) => JSON.stringify(p)).join(".")
+    const kind = issue._tag === "Missing" ? "is missing" : "has an unexpected type or value"
+    return `${path} ${kind}`
+  })
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""
+  return `the response body is not the expected shape: ${shown.join("; ")}${more}`
+}
+
+const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+// --- bodies -------------------------------------------------------------------------------
+
+class BodyTooLarge {
+  readonly _tag = "BodyTooLarge"
+  constructor(readonly bytes: number | undefined) {}
+}
+
+const utf8 = new TextDecoder()
+
+const concat = (chunks: Array<Uint8Array>, size: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+/**
+ * Reads a body as text, never more than `cap` bytes. With a trustworthy `Content-Length` the body is
+ * read in one go (streaming it costs ~40% of a call); otherwise it is streamed and counted, and
+ * reading stops as soon as the cap is passed.
+ */
+const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  cap: number
+): Effect.Effect<string, BodyTooLarge | HttpClientError.ResponseError> => {
+  const length = response.headers["content-length"]
+  const encoding = response.headers["content-encoding"]
+  const identity = encoding === undefined || encoding === "identity"
+  if (length !== undefined && identity) {
+    const bytes = Number(length)
+    if (Number.isFinite(bytes) && bytes >= 0) {
+      if (bytes <= cap) return response.text
+      // Pull at most one chunk so the transport cancels the rest instead of buffering it.
+      return Effect.zipRight(
+        Effect.ignore(Stream.runHead(response.stream)),
+        Effect.fail(new BodyTooLarge(bytes))
+      )
+    }
+  }
+  return Effect.map(
+    Stream.runFoldEffect(
+      response.stream,
+      { chunks: [] as Array<Uint8Array>, size: 0 },
+      (acc, chunk): Effect.Effect<{ chunks: Array<Uint8Array>; size: number }, BodyTooLarge> => {
+        const size = acc.size + chunk.length
+        if (size > cap) return Effect.fail(new BodyTooLarge(undefined))
+        acc.chunks.push(chunk)
+        acc.size = size
+        return Effect.succeed(acc)
+      }
+    ),
+    (acc) => utf8.decode(concat(acc.chunks, acc.size))
+  )
+}
+
+type Parsed =
+  | { readonly _tag: "Json"; readonly value: unknown }
+  | { readonly _tag: "Xml"; readonly root: Xml.XmlElement }
+  | { readonly _tag: "Html" }
+  | { readonly _tag: "Empty" }
+  | { readonly _tag: "Invalid"; readonly reason: string }
+
+const looksLikeHtml = (text: string): boolean => /^\s*(<!doctype html|<html|<head|<body|<h1)/i.test(text)
+
+/** Chooses the parser from `Content-Type`, falling back on the first character. Never throws. */
+const parseBody = (text: string, contentType: string | undefined): Parsed => {
+  const trimmed = text.trim()
+  if (trimmed === "") return { _tag: "Empty" }
+  const type = contentType?.toLowerCase() ?? ""
+  if (type.includes("html") || looksLikeHtml(trimmed)) return { _tag: "Html" }
+  const first = trimmed[0]
+  if (type.includes("json") || first === "{" || first === "[") {
+    try {
+      return { _tag: "Json", value: JSON.parse(trimmed) }
+    } catch {
+      return { _tag: "Invalid", reason: "the response body is not valid JSON (malformed or truncated)" }
+    }
+  }
+  if (type.includes("xml") || first === "<") {
+    const root = Xml.parse(trimmed)
+    return typeof root === "string"
+      ? { _tag: "Invalid", reason: `the response body is not valid XML (${root})` }
+      : { _tag: "Xml", root }
+  }
+  return { _tag: "Invalid", reason: `the response body is neither JSON nor XML (content-type ${type || "absent"})` }
+}
+
+const numberOf = (u: unknown): number | undefined => {
+  const n = typeof u === "number" ? u : typeof u === "string" && u.trim() !== "" ? Number(u) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
+}
+
+const toDetail = (u: unknown, secrets: ReadonlyArray<string>): PlexError.PlexErrorDetail | undefined => {
+  if (typeof u === "string") return new PlexError.PlexErrorDetail({ message: scrub(u, secrets) })
+  if (typeof u !== "object" || u === null) return undefined
+  const o = u as Record<string, unknown>
+  const message = typeof o.message === "string" ? o.message : typeof o.error === "string" ? o.error : ""
+  const code = numberOf(o.code)
+  const status = numberOf(o.status)
+  return new PlexError.PlexErrorDetail({
+    message: scrub(message, secrets),
+    ...(code === undefined ? {} : { code }),
+    ...(status === undefined ? {} : { status })
+  })
+}
+
+/** The `errors[]` of a plex.tv error body in JSON or XML form; empty for HTML or anything else. */
+const errorDetails = (parsed: Parsed, secrets: ReadonlyArray<string>): Array<PlexError.PlexErrorDetail> => {
+  let list: unknown
+  if (parsed._tag === "Json") {
+    const value = parsed.value as Record<string, unknown> | null
+    list = typeof value === "object" && value !== null ? (value.errors ?? value.error) : undefined
+  } else if (parsed._tag === "Xml") {
+    list = Xml.toJson(parsed.root)
+  } else {
+    return []
+  }
+  const items = Array.isArray(list) ? list : list === undefined ? [] : [list]
+  const out: Array<PlexError.PlexErrorDetail> = []
+  for (const item of items.slice(0, 20)) {
+    const detail = toDetail(item, secrets)
+    if (detail !== undefined) out.push(detail)
+  }
+  return out
+}
+
+// --- the runner ---------------------------------------------------------------------------
+
+const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boolean => {
+  if (error._tag !== "PlexSdkError") return false
+  switch (error.reason) {
+    case "Transport":
+    case "Timeout":
+      return true
+    case "StatusCode":
+    case "RateLimited":
+      return error.status !== undefined && policy.retryStatuses.includes(error.status)
+    default:
+      return false
+  }
+}
+
+const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.PlexError =>
+  error._tag === "PlexSdkError" && attempts > 1 ? new PlexError.PlexSdkError({ ...error, attempts }) : error
+
+const validBase = (base: string): boolean => {
+  try {
+    const url = new URL(base)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+const redactToken = (names: ReadonlyArray<string | RegExp>) =>
+  names.includes("x-plex-token") ? names : [...names, "x-plex-token"]
+
+/**
+ * Builds a {@link Runner} from the services in context. Done once per layer: the per-call path reads
+ * only the policy and the token.
+ *
+ * @internal
+ */
+export const makeRunner: Effect.Effect<
+  Runner,
+  never,
+  HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
+> = Effect.gen(function*() {
+  const config = yield* PlexConfig.PlexConfig
+  const tokens = yield* PlexToken.PlexToken
+  // fetch follows redirects by itself and would forward X-Plex-Token (a custom header) to any
+  // host; "manual" hands every 3xx to this path, which follows same-origin ones only. Other
+  // transports do not follow redirects and ignore this service.
+  const client = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.transformResponse((effect) =>
+      Effect.flatMap(
+        Effect.serviceOption(FetchHttpClient.RequestInit),
+        (init) =>
+          Effect.provideService(effect, FetchHttpClient.RequestInit, {
+            ...Option.getOrUndefined(init),
+            redirect: "manual"
+          })
+      )
+    )
+  )
+
+  return <I, A>(ep: Endpoint<I, A>) => {
+    const spanName = `${ep.module}.${ep.operation}`
+    const operation = ep.operation
+    const invalid = (detail: string) => Effect.fail(sdkError(operation, "InvalidRequest", detail))
+
+    return (input: I, options?: CallOptions): Effect.Effect<A, PlexError.PlexError> => {
+      const program = Effect.gen(function*() {
+        const problem = ep.validate?.(input)
+        if (problem !== undefined) return yield* invalid(problem)
+
+        const base = options?.serverUrl ?? (ep.host === "pms" ? config.serverUrl : config.plexTvUrl)
+        if (base === undefined || base === "") {
+          return yield* invalid("no Plex Media Server URL: set PlexConfig serverUrl or pass options.serverUrl")
+        }
+        if (!validBase(base)) return yield* invalid("the base URL is not an absolute http(s) URL")
+
+        let token: Redacted.Redacted<string> | undefined
+        if (ep.token === "required") {
+          token = options?.token ?? Option.getOrUndefined(yield* tokens.get)
+          if (token === undefined || Redacted.value(token) === "") {
+            return yield* invalid("no token: provide PlexToken or pass options.token")
+          }
+        }
+
+        const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
+        let request = HttpClientRequest.make(ep.method)(
+          (base.endsWith("/") ? base.slice(0, -1) : base) + ep.path(input),
+          {
+            headers: token === undefined
+              ? config.headers
+              : { ...config.headers, "x-plex-token": Redacted.value(token) }
+          }
+        )
+        if (ep.query !== undefined) {
+          const query = ep.query(input)
+          const params: Array<[string, string]> = []
+          for (const key in query) {
+            const value = query[key]
+            if (value !== undefined) params.push([key, value])
+          }
+          request = HttpClientRequest.setUrlParams(request, params)
+        }
+        if (ep.form !== undefined) {
+          const form = ep.form(input)
+          const params: Array<[string, string]> = []
+          for (const key in form) {
+            const value = form[key]
+            if (value === undefined) continue
+            if (Redacted.isRedacted(value)) {
+              const plain = Redacted.value(value)
+              secrets.push(plain)
+              params.push([key, plain])
+            } else {
+              params.push([key, value])
+            }
+          }
+          request = HttpClientRequest.bodyUrlParams(request, params)
+        }
+
+        const policy = yield* PlexPolicy.PlexPolicy
+        const startedAt = yield* Clock.currentTimeMillis
+        const deadlineAt = startedAt + Duration.toMillis(policy.deadline)
+        const attemptMillis = Duration.toMillis(policy.attemptTimeout)
+        const maxAttempts = ep.idempotent ? policy.maxAttempts : 1
+
+        const fail = (
+          reason: PlexError.SdkErrorReason,
+          detail: string,
+          extra?: Parameters<typeof sdkError>[3]
+        ) => Effect.fail(sdkError(operation, reason, detail, extra))
+
+        const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
+          readBody(response, Math.min(ERROR_BODY_CAP, policy.maxBodyBytes)).pipe(
+            Effect.map((text) => ({ text, parsed: parseBody(text, response.headers["content-type"]) })),
+            Effect.orElseSucceed(() => ({ text: "", parsed: { _tag: "Empty" } as Parsed }))
+          )
+
+        const onError = (
+          response: HttpClientResponse.HttpClientResponse
+        ): Effect.Effect<never, PlexError.PlexError> =>
+          Effect.flatMap(errorBody(response), ({ parsed, text }): Effect.Effect<never, PlexError.PlexError> => {
+            const status = response.status
+            const errors = errorDetails(parsed, secrets)
+            if (ep.codeReasons !== undefined) {
+              for (const detail of errors) {
+                const special = detail.code === undefined ? undefined : ep.codeReasons[detail.code]
+                if (special !== undefined) return fail(special.reason, special.detail, { status })
+              }
+            }
+            const special = ep.statusReasons?.[status]
+            if (special !== undefined) {
+              return fail(special.reason, special.detail, { status, bodyExcerpt: excerpt(text, secrets) })
+            }
+            if (status === 400) return Effect.fail(new PlexError.PlexBadRequest({ operation, status, errors }))
+            if (status === 401) return Effect.fail(new PlexError.PlexUnauthorized({ operation, status, errors }))
+            return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const retryAfterMillis = parseRetryAfter(response.headers["retry-after"], now)
+              const rateLimited = status === 429
+              return fail(
+                rateLimited ? "RateLimited" : "StatusCode",
+                rateLimited ? "plex.tv is rate limiting this client" : `unexpected HTTP status ${status}`,
+                { status, bodyExcerpt: excerpt(text, secrets), retryAfterMillis }
+              )
+            })
+          })
+
+        const decode = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, PlexError.PlexError> =>
+          readBody(response, policy.maxBodyBytes).pipe(
+            Effect.catchAll((e) =>
+              e._tag === "BodyTooLarge"
+                ? fail(
+                  "Decode",
+                  `the response body${
+                    e.bytes === undefined ? "" : ` of ${e.bytes} bytes`
+                  } exceeds the ${policy.maxBodyBytes}-byte cap`,
+                  { status: response.status }
+                )
+                : fail("Transport", "the connection failed while reading the response body", {
+                  status: response.status,
+                  cause: describeCause(e.cause, secrets)
+                })
+            ),
+            Effect.flatMap((text): Effect.Effect<A, PlexError.PlexError> => {
+              const schema = ep.success
+              if (schema === undefined) return Effect.void as Effect.Effect<any>
+              const parsed = parseBody(text, response.headers["content-type"])
+              let value: unknown
+              switch (parsed._tag) {
+                case "Json":
+                  value = parsed.value
+                  break
+                case "Xml": {
+                  const json = Xml.toJson(parsed.root)
+                  value = ep.envelope === undefined ? json : { [ep.envelope]: json }
+                  break
+                }
+                case "Html":
+                  return fail("Decode", "expected JSON or XML, got an HTML page", { status: response.status })
+                case "Empty":
+                  return fail("Decode", "the response body is empty", { status: response.status })
+                case "Invalid":
+                  return fail("Decode", parsed.reason, { status: response.status })
+              }
+              const result = Schema.decodeUnknownEither(schema)(value)
+              return Either.isRight(result)
+                ? Effect.succeed(result.right)
+                : fail("Decode", describeParseError(result.left), { status: response.status })
+            })
+          )
+
+        const transportError = (error: HttpClientError.HttpClientError) =>
+          error._tag === "RequestError" && error.reason !== "Transport"
+            ? fail("InvalidRequest", `the request could not be built (${error.reason})`)
+            : fail("Transport", "the request did not complete", { cause: describeCause(error.cause, secrets) })
+
+        const send = (
+          req: HttpClientRequest.HttpClientRequest,
+          redirectsLeft: number
+        ): Effect.Effect<A, PlexError.PlexError> =>
+          Effect.flatMap(
+            Effect.catchAll(client.execute(req), transportError),
+            (response): Effect.Effect<A, PlexError.PlexError> => {
+              const status = response.status
+              if (status >= 200 && status < 300) return decode(response)
+              if (status >= 300 && status < 400 && status !== 304) {
+                return Effect.zipRight(Effect.ignore(errorBody(response)), redirect(req, response, redirectsLeft))
+              }
+              return onError(response)
+            }
+          )
+
+        const redirect = (
+          req: HttpClientRequest.HttpClientRequest,
+          response: HttpClientResponse.HttpClientResponse,
+          redirectsLeft: number
+        ): Effect.Effect<A, PlexError.PlexError> => {
+          const status = response.status
+          const location = response.headers["location"]
+          if (policy.redirects === "none" || location === undefined) {
+            return fail("StatusCode", `unexpected redirect (HTTP ${status})`, { status })
+          }
+          let target: URL
+          try {
+            target = new URL(location, req.url)
+          } catch {
+            return fail("StatusCode", "redirect to an invalid location", { status })
+          }
+          if (target.origin !== new URL(req.url).origin) {
+            return fail(
+              "StatusCode",
+              "refused a redirect to another origin: X-Plex-Token is never sent to a host it was not meant for",
+              { status }
+            )
+          }
+          if (redirectsLeft <= 0) return fail("StatusCode", "too many redirects", { status })
+          const next = status === 303
+            ? HttpClientRequest.setMethod(HttpClientRequest.setUrl(req, target.toString()), "GET")
+            : HttpClientRequest.setUrl(req, target.toString())
+          return send(HttpClientRequest.setUrlParams(next, []), redirectsLeft - 1)
+        }
+
+        const attempt = (number: number): Effect.Effect<A, PlexError.PlexError> =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const remaining = deadlineAt - now
+            if (remaining <= 0) {
+              return fail("Timeout", `the call exceeded its ${Duration.format(policy.deadline)} deadline`)
+            }
+            const budget = Math.min(attemptMillis, remaining)
+            const once = Effect.timeoutFail(send(request, policy.maxRedirects), {
+              duration: budget,
+              onTimeout: () =>
+                sdkError(
+                  operation,
+                  "Timeout",
+                  budget < attemptMillis
+                    ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
+                    : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
+                )
+            })
+            return Effect.catchAll(once, (error) => {
+              if (number >= maxAttempts || !isRetryable(error, policy)) {
+                return Effect.fail(withAttempts(error, number))
+              }
+              const retryAfter = error._tag === "PlexSdkError" ? error.retryAfterMillis : undefined
+              return Effect.flatMap(
+                Effect.zip(Random.next, Clock.currentTimeMillis),
+                ([random, later]) => {
+                  const wait = PlexPolicy.retryDelayMillis(policy, number, retryAfter, random)
+                  if (later + wait >= deadlineAt) return Effect.fail(withAttempts(error, number))
+                  return Effect.zipRight(Effect.sleep(wait), attempt(number + 1))
+                }
+              )
+            })
+          })
+
+        return yield* Effect.locally(
+          Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken),
+          HttpClient.currentTracerPropagation,
+          policy.propagateTraceContext
+        )
+      })
+      return Effect.withSpan(program, spanName, {
+        kind: "client",
+        attributes: {
+          "plex.operation": operation,
+          "plex.host": ep.host,
+          ...ep.attributes?.(input)
+        }
+      })
+    }
+  }
+})
