@@ -1,8 +1,16 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 const jsonReport = process.env.VITEST_JSON_REPORT
 
 export default defineConfig({
+  // Examples and tests import the package by name, exactly as users do.
+  resolve: {
+    alias: {
+      "effect-plex/testing": fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)),
+      "effect-plex": fileURLToPath(new URL("./src/index.ts", import.meta.url))
+    }
+  },
   test: {
     include: ["test/**/*.test.ts"],
     // Effect tests use TestClock; vitest's fake timers would fight it.
