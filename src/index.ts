@@ -19,6 +19,13 @@ export * as Authentication from "./Authentication.js"
 export * as Models from "./Models.js"
 
 /**
+ * PIN login: create a PIN, send the user to the auth URL, wait for the token; link PINs.
+ *
+ * @since 0.1.0
+ */
+export * as PinLogin from "./PinLogin.js"
+
+/**
  * The client's identity (`X-Plex-*` headers) and endpoints.
  *
  * @since 0.1.0
@@ -45,3 +52,10 @@ export * as PlexPolicy from "./PlexPolicy.js"
  * @since 0.1.0
  */
 export * as PlexToken from "./PlexToken.js"
+
+/**
+ * Token lifecycle: validate by Plex's rule, keep a legacy token alive, sign out.
+ *
+ * @since 0.1.0
+ */
+export * as TokenLifecycle from "./TokenLifecycle.js"

@@ -207,6 +207,8 @@ const readBody = (
   response: HttpClientResponse.HttpClientResponse,
   cap: number
 ): Effect.Effect<string, BodyTooLarge | HttpClientError.ResponseError> => {
+  // No body by definition; fetch exposes none, and asking for its stream fails with EmptyBody.
+  if (response.status === 204 || response.status === 205 || response.status === 304) return Effect.succeed("")
   const length = response.headers["content-length"]
   const encoding = response.headers["content-encoding"]
   const identity = encoding === undefined || encoding === "identity"
@@ -234,7 +236,10 @@ const readBody = (
       }
     ),
     (acc) => utf8.decode(concat(acc.chunks, acc.size))
-  )
+  ).pipe(Effect.catchIf(
+    (e): e is HttpClientError.ResponseError => e._tag === "ResponseError" && e.reason === "EmptyBody",
+    () => Effect.succeed("")
+  ))
 }
 
 type Parsed =

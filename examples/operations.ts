@@ -1,0 +1,91 @@
+/**
+ * The README's snippets, compiled by the typecheck and run by test/examples.test.ts against
+ * PlexFake, so they cannot rot. Each region below is copied verbatim into README.md.
+ */
+import { FetchHttpClient, HttpClient } from "@effect/platform"
+import type { Redacted } from "effect"
+import { Console, Effect, Layer } from "effect"
+import { Authentication, PlexConfig, PlexError, PlexPolicy, PlexToken } from "effect-plex"
+
+// #region layer
+// Identity and endpoints from PLEX_* variables, the token from PLEX_TOKEN, fetch as transport.
+export const PlexLive = Authentication.layer.pipe(
+  Layer.provide(Layer.mergeAll(PlexConfig.layerFromEnv, PlexToken.layerFromEnv, FetchHttpClient.layer))
+)
+// #endregion
+
+// #region sign-in
+// Password sign-in with the two-factor challenge: plex.tv answers 401 with code 1029 until the
+// verification code is sent along.
+export const signIn = (login: string, password: Redacted.Redacted<string>, askCode: Effect.Effect<string>) =>
+  Authentication.postUsersSignInData({ login, password }).pipe(
+    Effect.catchIf(
+      PlexError.isTwoFactorRequired,
+      () =>
+        Effect.flatMap(
+          askCode,
+          (verificationCode) => Authentication.postUsersSignInData({ login, password, verificationCode })
+        )
+    )
+  )
+// #endregion
+
+// #region token-details
+// Who does this token belong to? 401 (PlexUnauthorized) means the token is no longer valid.
+export const whoAmI = (token: Redacted.Redacted<string>) =>
+  Authentication.getTokenDetails({ token }).pipe(
+    Effect.tap((user) => Console.log(`${user.username} <${user.email}>, Plex Pass: ${user.subscription?.active}`))
+  )
+// #endregion
+
+// #region transient-token
+// A transient token for the configured Plex Media Server: the caller's access level, ≤ 48 hours.
+export const delegate = Authentication.getTransientToken({ type: "delegation", scope: "all" })
+// #endregion
+
+// #region source-information
+// How to reach a shared server, and a transient token for it, through your own server.
+export const reach = (machineIdentifier: string) =>
+  Authentication.getSourceConnectionInformation({ source: `server://${machineIdentifier}` }).pipe(
+    Effect.map(({ device }) => ({
+      name: device.name,
+      token: device.accessToken,
+      uris: device.connections.filter((c) => !c.relay).map((c) => c.uri)
+    }))
+  )
+// #endregion
+
+// #region errors
+// Every operation fails with PlexBadRequest | PlexUnauthorized | PlexSdkError.
+export const describeFailure = (token: Redacted.Redacted<string>) =>
+  Authentication.getTokenDetails({ token }).pipe(
+    Effect.map((user) => `valid, belongs to ${user.username}`),
+    Effect.catchTags({
+      PlexUnauthorized: () => Effect.succeed("invalid: sign in again"),
+      PlexBadRequest: (e) => Effect.succeed(`bad request: ${e.errors.map((d) => d.code).join(", ")}`),
+      PlexSdkError: (e) => Effect.succeed(`not a verdict on the token (${e.reason}): ${e.message}`)
+    })
+  )
+// #endregion
+
+// #region policy
+// Defaults need no layer. Change them for a whole app…
+export const AppPolicy = PlexPolicy.layer({ attemptTimeout: "5 seconds", deadline: "20 seconds", maxAttempts: 4 })
+// …turn retries off…
+export const NoRetries = PlexPolicy.layerNoRetries
+// …or set a timeout for one call.
+export const quickCheck = (token: Redacted.Redacted<string>) =>
+  Authentication.getTokenDetails({ token }).pipe(PlexPolicy.withPolicy({ deadline: "2 seconds", maxAttempts: 1 }))
+// #endregion
+
+// #region transform
+// Your own HttpClient transform (logging, rate limiting, a proxy…) is a layer over the transport.
+export const LoggedHttpClient = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(
+    HttpClient.HttpClient,
+    (client) =>
+      client.pipe(HttpClient.tapRequest((request) => Effect.logDebug(`plex ${request.method} ${request.url}`)))
+  )
+).pipe(Layer.provide(FetchHttpClient.layer))
+// #endregion
