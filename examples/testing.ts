@@ -5,20 +5,17 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
-import { Authentication, Models, PlexConfig, PlexToken } from "effect-plex"
+import { Authentication, Models, PlexToken } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 
 // #region fake
 // The code under test: it only needs Authentication.
 export const greeting = Effect.map(Authentication.getTokenDetails(), (user) => `Hello, ${user.username}!`)
 
-// The SDK pointed at the fake; PlexFakeServer says where the fake is.
-const SdkOnFake = Layer.unwrapEffect(
-  Effect.map(PlexFake.PlexFakeServer, ({ plexTvUrl, serverUrl }) =>
-    Authentication.layer.pipe(
-      Layer.provide(PlexConfig.layer({ clientIdentifier: "my-tests", product: "My App", plexTvUrl, serverUrl })),
-      Layer.provide(PlexToken.layer("fake-account-token"))
-    ))
+// The SDK pointed at the fake: PlexFake.layerConfig reads where the fake is.
+const SdkOnFake = Authentication.layer.pipe(
+  Layer.provide(PlexFake.layerConfig({ clientIdentifier: "my-tests", product: "My App" })),
+  Layer.provide(PlexToken.layer("fake-account-token"))
 )
 
 // In-process: no socket at all; PlexFake.layerClient is the HttpClient.
