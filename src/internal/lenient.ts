@@ -28,35 +28,6 @@ const flagFrom = (u: unknown): boolean | undefined => {
   }
 }
 
-/** @internal */
-export const Flag: Schema.Schema<boolean, unknown> = Schema.transformOrFail(Schema.Unknown, Schema.Boolean, {
-  strict: true,
-  decode: (u, _, ast) => {
-    const value = flagFrom(u)
-    return value === undefined
-      ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a flag"))
-      : ParseResult.succeed(value)
-  },
-  encode: ParseResult.succeed
-})
-
-/** @internal */
-export const NullableFlag: Schema.Schema<boolean | null, unknown> = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.NullOr(Schema.Boolean),
-  {
-    strict: true,
-    decode: (u, _, ast) => {
-      if (u === null || u === "") return ParseResult.succeed(null)
-      const value = flagFrom(u)
-      return value === undefined
-        ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a flag or null"))
-        : ParseResult.succeed(value)
-    },
-    encode: ParseResult.succeed
-  }
-)
-
 const numberFrom = (u: unknown): number | undefined => {
   if (typeof u === "number") return Number.isFinite(u) ? u : undefined
   if (typeof u === "string" && u.trim() !== "") {
@@ -66,33 +37,39 @@ const numberFrom = (u: unknown): number | undefined => {
   return undefined
 }
 
-/** @internal */
-export const Num: Schema.Schema<number, unknown> = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
-  strict: true,
-  decode: (u, _, ast) => {
-    const value = numberFrom(u)
-    return value === undefined
-      ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a number"))
-      : ParseResult.succeed(value)
-  },
-  encode: ParseResult.succeed
-})
-
-/** @internal */
-export const NullableNum: Schema.Schema<number | null, unknown> = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.NullOr(Schema.Number),
-  {
+/** A schema from any input to `to`, accepting what `read` understands. */
+const lenient = <A>(to: Schema.Schema<A>, read: (u: unknown) => A | undefined, expected: string) =>
+  Schema.transformOrFail(Schema.Unknown, to, {
     strict: true,
     decode: (u, _, ast) => {
-      if (u === null || u === "") return ParseResult.succeed(null)
-      const value = numberFrom(u)
-      return value === undefined
-        ? ParseResult.fail(new ParseResult.Type(ast, u, "Expected a number or null"))
-        : ParseResult.succeed(value)
+      const value = read(u)
+      return value === undefined ? ParseResult.fail(new ParseResult.Type(ast, u, expected)) : ParseResult.succeed(value)
     },
     encode: ParseResult.succeed
-  }
+  })
+
+/** `read`, plus `null` and `""` (an empty XML attribute) as `null`. */
+const orNull = <A>(read: (u: unknown) => A | undefined) => (u: unknown): A | null | undefined =>
+  u === null || u === "" ? null : read(u)
+
+/** @internal */
+export const Flag: Schema.Schema<boolean, unknown> = lenient(Schema.Boolean, flagFrom, "Expected a flag")
+
+/** @internal */
+export const NullableFlag: Schema.Schema<boolean | null, unknown> = lenient(
+  Schema.NullOr(Schema.Boolean),
+  orNull(flagFrom),
+  "Expected a flag or null"
+)
+
+/** @internal */
+export const Num: Schema.Schema<number, unknown> = lenient(Schema.Number, numberFrom, "Expected a number")
+
+/** @internal */
+export const NullableNum: Schema.Schema<number | null, unknown> = lenient(
+  Schema.NullOr(Schema.Number),
+  orNull(numberFrom),
+  "Expected a number or null"
 )
 
 /** @internal */

@@ -26,6 +26,7 @@ import * as PlexConfig from "../PlexConfig.js"
 import * as PlexError from "../PlexError.js"
 import * as PlexPolicy from "../PlexPolicy.js"
 import * as PlexToken from "../PlexToken.js"
+import * as Bytes from "./bytes.js"
 import * as Xml from "./xml.js"
 
 /**
@@ -187,17 +188,6 @@ class BodyTooLarge {
 
 const utf8 = new TextDecoder()
 
-const concat = (chunks: Array<Uint8Array>, size: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
-
 /**
  * Reads a body as text, never more than `cap` bytes. With a trustworthy `Content-Length` the body is
  * read in one go (streaming it costs ~40% of a call); otherwise it is streamed and counted, and
@@ -235,7 +225,7 @@ const readBody = (
         return Effect.succeed(acc)
       }
     ),
-    (acc) => utf8.decode(concat(acc.chunks, acc.size))
+    (acc) => utf8.decode(Bytes.concat(acc.chunks))
   ).pipe(Effect.catchIf(
     (e): e is HttpClientError.ResponseError => e._tag === "ResponseError" && e.reason === "EmptyBody",
     () => Effect.succeed("")

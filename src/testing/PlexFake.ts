@@ -33,6 +33,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as Bytes from "../internal/bytes.js"
 import * as PlexConfig from "../PlexConfig.js"
 
 // -------------------------------------------------------------------------------------------------
@@ -1513,17 +1514,6 @@ export const layerServer: Layer.Layer<PlexFake | PlexFakeServer, ServeError> = L
   )
 )
 
-const concatBytes = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  const arrays = Chunk.toReadonlyArray(chunks)
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0))
-  let offset = 0
-  for (const a of arrays) {
-    out.set(a, offset)
-    offset += a.length
-  }
-  return out
-}
-
 const webBody = (
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<unknown, HttpClientError.RequestError> => {
@@ -1538,7 +1528,7 @@ const webBody = (
       return Effect.succeed(body.formData)
     case "Stream":
       return Effect.mapError(
-        Effect.map(Stream.runCollect(body.stream), concatBytes),
+        Effect.map(Stream.runCollect(body.stream), (chunks) => Bytes.concat(Chunk.toReadonlyArray(chunks))),
         (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
       )
   }
