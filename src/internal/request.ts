@@ -325,7 +325,8 @@ const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.P
 const validBase = (base: string): boolean => {
   try {
     const url = new URL(base)
-    return url.protocol === "http:" || url.protocol === "https:"
+    // Paths are appended to the base as text: a query or fragment there would swallow them.
+    return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === ""
   } catch {
     return false
   }
@@ -377,7 +378,7 @@ export const makeRunner: Effect.Effect<
         if (base === undefined || base === "") {
           return yield* invalid("no Plex Media Server URL: set PlexConfig serverUrl or pass options.serverUrl")
         }
-        if (!validBase(base)) return yield* invalid("the base URL is not an absolute http(s) URL")
+        if (!validBase(base)) return yield* invalid("the base URL is not an absolute http(s) URL without query or fragment")
 
         let token: Redacted.Redacted<string> | undefined
         if (ep.token === "required") {

@@ -5,9 +5,9 @@
  *
  * - an element becomes an object of its attributes (string values);
  * - a child element becomes a property named after its tag; repeated tags become an array;
- * - an element with no attributes whose children all share one tag (or that is empty) is a list:
- *   `<features><feature id="a"/></features>` becomes `["a"]`, since an element carrying only `id`
- *   stands for that id;
+ * - a plural element with no attributes whose children all share one tag (or that is empty) is a
+ *   list: `<features><feature id="a"/></features>` becomes `["a"]`, since an element carrying only
+ *   `id` stands for that id;
  * - an element with only text becomes that text.
  *
  * @internal
@@ -133,9 +133,15 @@ export const parse = (input: string): XmlElement | string => {
   return root
 }
 
+/**
+ * A list container: a plural tag (`features`, `errors`, `services`) with no attributes, no text, and
+ * children that all share one tag. Singular containers (`MediaContainer`, `subscription`, `profile`)
+ * stay objects even when they happen to have no attributes.
+ */
 const isList = (element: XmlElement): boolean => {
+  if (!element.tag.endsWith("s") || element.text.trim() !== "") return false
   if (Object.keys(element.attributes).length > 0) return false
-  if (element.children.length === 0) return element.text.trim() === ""
+  if (element.children.length === 0) return true
   const tag = element.children[0].tag
   return element.children.every((child) => child.tag === tag)
 }
@@ -147,12 +153,12 @@ const isList = (element: XmlElement): boolean => {
  */
 export const toJson = (element: XmlElement): unknown => {
   const attributeNames = Object.keys(element.attributes)
+  if (isList(element)) return element.children.map(toJson)
   if (element.children.length === 0) {
-    // An empty element is an empty list in Plex XML (`<services></services>`); one with text is that text.
-    if (attributeNames.length === 0) return element.text.trim() === "" ? [] : element.text.trim()
+    const text = element.text.trim()
+    if (attributeNames.length === 0 && text !== "") return text
     if (attributeNames.length === 1 && attributeNames[0] === "id") return element.attributes.id
   }
-  if (isList(element)) return element.children.map(toJson)
   const out: Record<string, unknown> = {}
   for (const name of attributeNames) {
     if (!unsafeKeys.has(name)) out[name] = element.attributes[name]
