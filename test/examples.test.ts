@@ -8,6 +8,7 @@ import { PlexError, PlexPolicy } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 import { execFileSync } from "node:child_process"
 import * as Operations from "../examples/operations.js"
+import * as PinExample from "../examples/pin-login.js"
 import * as Quickstart from "../examples/quickstart.js"
 import * as Testing from "../examples/testing.js"
 
@@ -139,4 +140,15 @@ describe("examples/quickstart.ts", () => {
       assert.include(report, "after sign-out the token is refused: PlexUnauthorized")
       assert.notInclude(report, "✗")
     }))
+})
+
+describe("examples/pin-login.ts", () => {
+  it.live("the PIN flow runs against the fake, which approves the PIN after 3 seconds", () =>
+    Effect.gen(function*() {
+      const lines = yield* captureConsole(PinExample.againstFake(PinExample.program))
+      const report = lines.join("\n")
+      assert.match(report, /Open https:\/\/app\.plex\.tv\/auth#\?clientID=effect-plex-pin-example&code=[A-Z0-9]{4}&/)
+      assert.include(report, "approved!")
+      assert.include(report, "Signed in as ada <ada@example.com> (token <redacted>)")
+    }), 20_000)
 })

@@ -66,6 +66,11 @@ export interface Endpoint<I, A> {
   readonly form?: (input: I) => Record<string, string | Redacted.Redacted<string> | undefined>
   /** A reason the input cannot be right, checked before anything is sent. */
   readonly validate?: (input: I) => string | undefined
+  /**
+   * The URL itself identifies a secret (a PIN id): the platform's `http.client` span, which records
+   * the full URL, is not created for this operation. Its own span still is.
+   */
+  readonly secretUrl?: boolean
   /** Non-secret span attributes. */
   readonly attributes?: (input: I) => Record<string, string | number | boolean>
   /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
@@ -123,20 +128,37 @@ const sdkError = (
   return new PlexError.PlexSdkError(fields)
 }
 
-/** Replaces every occurrence of the call's secrets, then trims to a short excerpt. */
+const xmlEscape = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+
+/** A secret as a server might echo it back: raw, JSON-escaped, URL- or form-encoded, XML-escaped. */
+const echoForms = (secret: string): Array<string> =>
+  [
+    ...new Set([
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      xmlEscape(secret)
+    ])
+  ].filter((form) => form.length >= 3).sort((a, b) => b.length - a.length)
+
+/**
+ * Replaces every occurrence of the call's secrets. Runs on whole texts, before any cutting or
+ * whitespace folding, which would otherwise leave part of a secret unmatched.
+ */
 const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
   let out = text
   for (const secret of secrets) {
-    if (secret.length >= 3) out = out.split(secret).join("<redacted>")
+    for (const form of echoForms(secret)) out = out.split(form).join("<redacted>")
   }
   return out
 }
 
-const excerpt = (text: string, secrets: ReadonlyArray<string>): string => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  const short = flat.length > EXCERPT_LENGTH ? flat.slice(0, EXCERPT_LENGTH) + "…" : flat
-  return scrub(short, secrets)
-}
+const cut = (text: string, length: number): string => text.length > length ? text.slice(0, length) + "…" : text
+
+const excerpt = (text: string, secrets: ReadonlyArray<string>): string =>
+  cut(scrub(text, secrets).replace(/\s+/g, " ").trim(), EXCERPT_LENGTH)
 
 /** A description of a platform failure that never includes the request (and so the token). */
 const describeCause = (cause: unknown, secrets: ReadonlyArray<string>): string | undefined => {
@@ -148,15 +170,15 @@ const describeCause = (cause: unknown, secrets: ReadonlyArray<string>): string |
       const c = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown }
       const name = typeof c.name === "string" ? c.name : "Error"
       const code = typeof c.code === "string" ? ` ${c.code}` : ""
-      const message = typeof c.message === "string" ? `: ${c.message.split("\n")[0].slice(0, 160)}` : ""
-      parts.push(`${name}${code}${message}`)
+      const message = typeof c.message === "string" ? `: ${cut(scrub(c.message, secrets).split("\n")[0], 160)}` : ""
+      parts.push(scrub(`${name}${code}`, secrets) + message)
       current = c.cause
     } else {
-      parts.push(String(current).slice(0, 160))
+      parts.push(cut(scrub(String(current), secrets), 160))
       break
     }
   }
-  return scrub(parts.join(" <- "), secrets)
+  return parts.join(" <- ")
 }
 
 const describeParseError = (error: ParseResult.ParseError): string => {
@@ -332,8 +354,12 @@ const validBase = (base: string): boolean => {
   }
 }
 
+const always = () => true
+
+// `location` too: a server can echo the token into a redirect target, and the platform's span
+// records response headers.
 const redactToken = (names: ReadonlyArray<string | RegExp>) =>
-  names.includes("x-plex-token") ? names : [...names, "x-plex-token"]
+  names.includes("x-plex-token") ? names : [...names, "x-plex-token", "location"]
 
 /**
  * Builds a {@link Runner} from the services in context. Done once per layer: the per-call path reads
@@ -378,7 +404,9 @@ export const makeRunner: Effect.Effect<
         if (base === undefined || base === "") {
           return yield* invalid("no Plex Media Server URL: set PlexConfig serverUrl or pass options.serverUrl")
         }
-        if (!validBase(base)) return yield* invalid("the base URL is not an absolute http(s) URL without query or fragment")
+        if (!validBase(base)) {
+          return yield* invalid("the base URL is not an absolute http(s) URL without query or fragment")
+        }
 
         let token: Redacted.Redacted<string> | undefined
         if (ep.token === "required") {
@@ -559,10 +587,14 @@ export const makeRunner: Effect.Effect<
             )
           }
           if (redirectsLeft <= 0) return fail("StatusCode", "too many redirects", { status })
+          // The token travels in the header; one echoed into the location must not ride in the URL.
+          for (const key of [...target.searchParams.keys()]) {
+            if (key.toLowerCase() === "x-plex-token") target.searchParams.delete(key)
+          }
           const next = status === 303
-            ? HttpClientRequest.setMethod(HttpClientRequest.setUrl(req, target.toString()), "GET")
-            : HttpClientRequest.setUrl(req, target.toString())
-          return send(HttpClientRequest.setUrlParams(next, []), redirectsLeft - 1)
+            ? HttpClientRequest.setMethod(HttpClientRequest.setUrl(req, target), "GET")
+            : HttpClientRequest.setUrl(req, target)
+          return send(next, redirectsLeft - 1)
         }
 
         const attempt = (number: number): Effect.Effect<A, PlexError.PlexError> =>
@@ -599,11 +631,12 @@ export const makeRunner: Effect.Effect<
             })
           })
 
-        return yield* Effect.locally(
+        const run = Effect.locally(
           Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken),
           HttpClient.currentTracerPropagation,
           policy.propagateTraceContext
         )
+        return yield* ep.secretUrl ? Effect.locally(run, HttpClient.currentTracerDisabledWhen, always) : run
       })
       return Effect.withSpan(program, spanName, {
         kind: "client",

@@ -94,6 +94,33 @@ describe("redirects", () => {
       }).pipe(Effect.scoped))
   }
 
+  it.live("a followed redirect keeps only the target's own query, and never a token in it", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        if (req.url?.startsWith("/security/resources")) {
+          res.writeHead(302, { location: "/moved/resources?page=2&X-Plex-Token=REDIRECT-SECRET-TOKEN" }).end()
+        } else {
+          const body = JSON.stringify({ MediaContainer: { Device: { name: "n", clientIdentifier: "c" } } })
+          res.writeHead(200, { "content-type": "application/json" }).end(body)
+        }
+      })
+      const layer = Authentication.layer.pipe(
+        Layer.provide(Layer.mergeAll(
+          PlexConfig.layer({ clientIdentifier: "redirect-tests", serverUrl: server.origin }),
+          PlexToken.layer("REDIRECT-SECRET-TOKEN"),
+          FetchHttpClient.layer
+        ))
+      )
+      const info = yield* Authentication.getSourceConnectionInformation({ source: "server://abc" }).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(info.device.name, "n")
+      assert.deepStrictEqual(server.seen.map((s) => s.path), [
+        "/security/resources?source=server%3A%2F%2Fabc",
+        "/moved/resources?page=2"
+      ])
+    }).pipe(Effect.scoped))
+
   it.live("redirects: \"none\" treats a same-origin redirect as an unexpected status", () =>
     Effect.gen(function*() {
       const server = yield* serve((_req, res) => {

@@ -1,0 +1,566 @@
+/**
+ * Sign in with a PIN, the way Plex apps on TVs and in browsers do: create a PIN on plex.tv, send the
+ * user to the Plex auth app (or `plex.tv/link` for a short code), then poll the PIN until plex.tv
+ * attaches the account token to it. Every operation fails with exactly
+ * `PlexBadRequest | PlexUnauthorized | PlexSdkError` and needs nothing once the {@link layer} is built
+ * from `HttpClient`, `PlexConfig` and `PlexToken`.
+ *
+ * PIN ids and codes are short-lived credentials: whoever polls a PIN id (with the client identifier)
+ * receives the token once it is approved, and whoever links a code first decides which account the
+ * device signs in to. The code has to be shown to the user, so it is a plain string, but this module
+ * never puts a PIN id, code or token in a span attribute, log line or error message (PIN checks run
+ * without the platform's `http.client` span, whose `url.full` would carry the id).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Flag, NullableFlag, NullableNum, NullableText, Num, PlexDate } from "./internal/lenient.js"
+import * as Request from "./internal/request.js"
+import * as PlexConfig from "./PlexConfig.js"
+import * as PlexError from "./PlexError.js"
+import type * as PlexToken from "./PlexToken.js"
+
+/**
+ * Per-call overrides: `serverUrl` replaces the plex.tv API base (`https://plex.tv/api/v2`);
+ * `token` replaces the configured token (only `linkPin` sends one).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallOptions = Request.CallOptions
+
+// An approved PIN's token. XML renders a missing token as "", JSON as null: both mean "not yet".
+const PinToken: Schema.Schema<Redacted.Redacted<string> | undefined, unknown> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.UndefinedOr(Schema.RedactedFromSelf(Schema.String)),
+  {
+    strict: true,
+    decode: (u, _, ast) =>
+      u === null || u === undefined || u === ""
+        ? ParseResult.succeed(undefined)
+        : typeof u === "string"
+        ? ParseResult.succeed(Redacted.make(u))
+        : ParseResult.fail(new ParseResult.Type(ast, u, "Expected a token string or null")),
+    encode: (token) => ParseResult.succeed(token === undefined ? null : Redacted.value(token))
+  }
+)
+
+/**
+ * A plex.tv PIN, from `POST /pins` and `GET /pins/{id}`. `authToken` is absent until a user approves
+ * the PIN, then holds the account token as `Redacted`. `expiresAt` is when plex.tv forgets the PIN
+ * (about 15 minutes for a 4-character code, 30 for a strong one); `qr` is a QR image of the
+ * `plex.tv/link` URL. Decoding is lenient (unknown fields ignored, numbers as strings, XML or JSON).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Pin extends Schema.Class<Pin>("Pin")({
+  id: Num,
+  code: Schema.String,
+  product: Schema.optional(NullableText),
+  trusted: Schema.optional(Flag),
+  qr: Schema.optional(NullableText),
+  clientIdentifier: Schema.optional(NullableText),
+  expiresIn: Schema.optional(NullableNum),
+  createdAt: Schema.optional(PlexDate),
+  expiresAt: Schema.optional(PlexDate),
+  authToken: Schema.optional(PinToken),
+  newRegistration: Schema.optional(NullableFlag)
+}) {
+  /** `true` once a user has approved the PIN and `authToken` holds the token. */
+  get isApproved(): boolean {
+    return this.authToken !== undefined
+  }
+
+  /** `true` for a short (4-character) code that a user can type at `https://plex.tv/link`. */
+  get isShortCode(): boolean {
+    return this.code.length < 10
+  }
+}
+
+/**
+ * Parameters of `createPin`. `strong: true` asks for a long code that lives about 30 minutes, for
+ * users who follow the auth URL and never type the code; without it the code has 4 characters,
+ * lives about 15 minutes, and can be typed at `https://plex.tv/link`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CreatePinParams {
+  readonly strong?: boolean
+}
+
+/**
+ * Options of the auth app URL: `forwardUrl` is where the browser goes once the user has signed in
+ * (web apps use it to check the PIN once instead of polling).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthUrlOptions {
+  readonly forwardUrl?: string
+}
+
+/**
+ * How to wait for approval.
+ *
+ * - `timeout` (default 120 s): give up with `PinTimeout` after this long. The wait also ends, with
+ *   `Expired`, when the PIN's `expiresAt` comes first.
+ * - `interval` (default 1 s, as Plex asks): time between checks.
+ * - `maxInterval` (default 30 s): cap of the interval, which doubles on each HTTP 429 that carries no
+ *   `Retry-After`.
+ * - `serverUrl`: replaces the plex.tv API base for the checks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WaitOptions {
+  readonly timeout?: Duration.DurationInput
+  readonly interval?: Duration.DurationInput
+  readonly maxInterval?: Duration.DurationInput
+  readonly serverUrl?: string
+}
+
+/**
+ * What a PIN is doing, as `pinStates` reports it after each check:
+ *
+ * - `Waiting { secondsLeft }`: not approved yet; `secondsLeft` counts down to the end of the wait
+ *   (the earlier of the timeout and the PIN's expiry; `Infinity` when neither is known).
+ * - `Approved { token }`: the account token, as `Redacted`. The stream ends.
+ * - `Expired`: plex.tv no longer knows the PIN (HTTP 404 / code 1020) or its `expiresAt` passed.
+ *   The stream ends.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PinState = Data.TaggedEnum<{
+  Waiting: { readonly secondsLeft: number }
+  Approved: { readonly token: Redacted.Redacted<string> }
+  Expired: Record<never, never>
+}>
+
+/**
+ * Constructors, `$is` and `$match` for {@link PinState}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const PinState = Data.taggedEnum<PinState>()
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * `POST {plexTvUrl}/pins` (`?strong=true` when asked): a new PIN. Needs `product` in `PlexConfig`
+   * (`X-Plex-Product`; without it this fails with `InvalidRequest` before sending anything). Never
+   * retried: plex.tv throttles client identifiers that create too many PINs.
+   */
+  readonly createPin: (params?: CreatePinParams, options?: CallOptions) => Effect.Effect<Pin, PlexError.PlexError>
+  /**
+   * `GET {plexTvUrl}/pins/{id}`: the PIN now; `authToken` is set once it is approved. An expired or
+   * unknown PIN (HTTP 404, code 1020) fails with `PlexSdkError` reason `PinExpired`.
+   */
+  readonly checkPin: (id: number, options?: CallOptions) => Effect.Effect<Pin, PlexError.PlexError>
+  /** The Plex auth app URL for the PIN, with this client's identifier and product (see {@link makeAuthUrl}). */
+  readonly authUrl: (pin: Pick<Pin, "code">, options?: AuthUrlOptions) => string
+  /**
+   * Checks the PIN once per `interval` and reports each result, until it is approved, expires, or
+   * the timeout passes (then the stream fails with `PinTimeout`). Given a PIN id rather than a
+   * `Pin` (to resume after a restart), the expiry comes from the first check. An HTTP 429 backs off
+   * (the server's `Retry-After`, else a doubled interval) instead of failing.
+   */
+  readonly pinStates: (pin: Pin | number, options?: WaitOptions) => Stream.Stream<PinState, PlexError.PlexError>
+  /**
+   * Waits for approval (as {@link Service.pinStates}) and returns the token. Fails with
+   * `PlexSdkError` reason `PinExpired` or `PinTimeout`. Interrupting the fiber stops polling at once.
+   */
+  readonly waitForToken: (
+    pin: Pin | number,
+    options?: WaitOptions
+  ) => Effect.Effect<Redacted.Redacted<string>, PlexError.PlexError>
+  /**
+   * `PUT {plexTvUrl}/pins/link` with form `code=…`, signed in with the configured token (or
+   * `options.token`): approves another device's PIN for this account, as when a phone signs in a TV.
+   * An unknown or expired code fails with `PinExpired`.
+   */
+  readonly linkPin: (
+    code: string | Redacted.Redacted<string>,
+    options?: CallOptions
+  ) => Effect.Effect<void, PlexError.PlexError>
+}
+
+/**
+ * The service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PinLogin extends Context.Tag("effect-plex/PinLogin")<PinLogin, Service>() {}
+
+// --- pure helpers -------------------------------------------------------------------------
+
+/**
+ * Base of the Plex auth app; its parameters go in the fragment after `#?`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const authAppUrl = "https://app.plex.tv/auth"
+
+// Lone surrogates would make encodeURIComponent throw; a URL builder must not.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+// RFC 3986 strict, as the `qs` module Plex's docs suggest: `!'()*` are escaped too.
+const encode = (value: string): string =>
+  encodeURIComponent(value.replace(loneSurrogate, "\uFFFD")).replace(
+    /[!'()*]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()
+  )
+
+/**
+ * The Plex auth app URL for a PIN:
+ * `https://app.plex.tv/auth#?clientID=…&code=…&context%5Bdevice%5D%5Bproduct%5D=…[&forwardUrl=…]`,
+ * every key and value percent-encoded. The product is what the user sees as the app asking for
+ * access; it is left out when the config has none. Pure: use it where only the config is at hand.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const makeAuthUrl = (
+  config: Pick<PlexConfig.Options, "clientIdentifier" | "product">,
+  pin: Pick<Pin, "code">,
+  options?: AuthUrlOptions
+): string => {
+  const params: Array<readonly [string, string]> = [["clientID", config.clientIdentifier], ["code", pin.code]]
+  if (config.product !== undefined && config.product !== "") params.push(["context[device][product]", config.product])
+  if (options?.forwardUrl !== undefined) params.push(["forwardUrl", options.forwardUrl])
+  return `${authAppUrl}#?${params.map(([key, value]) => `${encode(key)}=${encode(value)}`).join("&")}`
+}
+
+/**
+ * The `https://plex.tv/link/?pin=<code>` URL where a user types or confirms a short (4-character)
+ * code; `None` for a strong code, which that page does not accept.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const linkUrl = (pin: Pick<Pin, "code">): Option.Option<string> =>
+  pin.code.length < 10 ? Option.some(`https://plex.tv/link/?pin=${encode(pin.code)}`) : Option.none()
+
+// --- the operations, declared -------------------------------------------------------------
+
+const module = "PinLogin"
+
+interface CreatePinInput {
+  readonly strong: boolean
+  readonly clientIdentifier: string
+  readonly product: string | undefined
+}
+
+const pinExpired = {
+  reason: "PinExpired",
+  detail: "the PIN expired or is unknown to plex.tv"
+} as const
+
+/** @internal */
+export const endpoints = {
+  createPin: Request.endpoint<CreatePinInput, Pin>({
+    module,
+    operation: "createPin",
+    host: "plexTv",
+    method: "POST",
+    path: () => "/pins",
+    token: "none",
+    idempotent: false,
+    validate: (input) =>
+      input.clientIdentifier.trim() === ""
+        ? "a PIN needs X-Plex-Client-Identifier: set PlexConfig clientIdentifier"
+        : input.product === undefined || input.product.trim() === ""
+        ? "a PIN needs X-Plex-Product: set PlexConfig product (the app name users see under Authorized Devices)"
+        : undefined,
+    query: (input) => ({ strong: input.strong ? "true" : undefined }),
+    attributes: (input) => ({ "plex.pin.strong": input.strong }),
+    success: Pin
+  }),
+  checkPin: Request.endpoint<number, Pin>({
+    module,
+    operation: "checkPin",
+    host: "plexTv",
+    method: "GET",
+    path: (id) => `/pins/${id}`,
+    token: "none",
+    idempotent: true,
+    validate: (id) => Number.isSafeInteger(id) && id > 0 ? undefined : "the PIN id must be a positive integer",
+    // The PIN id (with the public client identifier) redeems the token.
+    secretUrl: true,
+    statusReasons: { 404: pinExpired },
+    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
+    success: Pin
+  }),
+  linkPin: Request.endpoint<Redacted.Redacted<string>, void>({
+    module,
+    operation: "linkPin",
+    host: "plexTv",
+    method: "PUT",
+    path: () => "/pins/link",
+    token: "required",
+    idempotent: false,
+    validate: (code) => Redacted.value(code).trim() === "" ? "the PIN code must not be empty" : undefined,
+    // Redacted, so the runner scrubs the code from error excerpts.
+    form: (code) => ({ code }),
+    statusReasons: { 404: pinExpired },
+    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
+    success: undefined
+  })
+}
+
+// --- polling ------------------------------------------------------------------------------
+
+interface Poll {
+  /** Wait before this check. */
+  readonly sleepMillis: number
+  /** Wait between checks from now on (grows on 429). */
+  readonly intervalMillis: number
+  readonly expiresAtMillis: number | undefined
+}
+
+type Step = readonly [PinState, Option.Option<Poll>]
+
+const invalidWait = (operation: string, detail: string) =>
+  new PlexError.PlexSdkError({ operation, reason: "InvalidRequest", detail })
+
+/** The one polling loop: `pinStates` is it, `waitForToken` runs it to its last state. */
+const poll = (
+  check: (id: number, options?: CallOptions) => Effect.Effect<Pin, PlexError.PlexError>,
+  operation: string,
+  pin: Pin | number,
+  options: WaitOptions | undefined
+): Stream.Stream<PinState, PlexError.PlexError> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const timeout = Duration.decode(options?.timeout ?? Duration.seconds(120))
+    const intervalMillis = Duration.toMillis(options?.interval ?? Duration.seconds(1))
+    const maxIntervalMillis = Math.max(intervalMillis, Duration.toMillis(options?.maxInterval ?? Duration.seconds(30)))
+    if (!(intervalMillis > 0) || !Number.isFinite(intervalMillis)) {
+      return Stream.fail(invalidWait(operation, "the polling interval must be a positive, finite duration"))
+    }
+    const id = typeof pin === "number" ? pin : pin.id
+    const startedAt = yield* Clock.currentTimeMillis
+    const timeoutAt = startedAt + Duration.toMillis(timeout)
+    const callOptions: CallOptions | undefined = options?.serverUrl === undefined
+      ? undefined
+      : { serverUrl: options.serverUrl }
+
+    const deadlineOf = (s: Poll) => Math.min(timeoutAt, s.expiresAtMillis ?? Infinity)
+
+    const end = (s: Poll): Effect.Effect<Step, PlexError.PlexSdkError> =>
+      s.expiresAtMillis !== undefined && s.expiresAtMillis <= timeoutAt
+        ? Effect.succeed([PinState.Expired(), Option.none()])
+        : Effect.fail(
+          new PlexError.PlexSdkError({
+            operation,
+            reason: "PinTimeout",
+            detail: `the PIN was not approved within ${Duration.format(timeout)}`
+          })
+        )
+
+    const waiting = (s: Poll, now: number): Step => {
+      const left = deadlineOf(s) - now
+      return [PinState.Waiting({ secondsLeft: Math.max(0, Math.ceil(left / 1000)) }), Option.some(s)]
+    }
+
+    const step = (s: Poll): Effect.Effect<Step, PlexError.PlexError> =>
+      Effect.gen(function*() {
+        if (s.sleepMillis > 0) {
+          const before = yield* Clock.currentTimeMillis
+          yield* Effect.sleep(Duration.millis(Math.max(0, Math.min(s.sleepMillis, deadlineOf(s) - before))))
+        }
+        const now = yield* Clock.currentTimeMillis
+        const remaining = deadlineOf(s) - now
+        if (remaining <= 0) return yield* end(s)
+        // A check never outlives the wait: a slow plex.tv must not stretch the caller's timeout.
+        const attempt = Effect.either(check(id, callOptions))
+        const outcome = Number.isFinite(remaining)
+          ? yield* Effect.timeoutOption(attempt, Duration.millis(remaining))
+          : Option.some(yield* attempt)
+        if (Option.isNone(outcome)) return yield* end(s)
+        const after = yield* Clock.currentTimeMillis
+        const result = outcome.value
+        if (Either.isLeft(result)) {
+          const error = result.left
+          if (error._tag === "PlexSdkError" && error.reason === "PinExpired") {
+            return [PinState.Expired(), Option.none()] as const
+          }
+          if (error._tag === "PlexSdkError" && error.reason === "RateLimited") {
+            // Back off instead of failing: honour Retry-After, else double the interval up to the cap.
+            if (error.retryAfterMillis !== undefined) {
+              return waiting({ ...s, sleepMillis: error.retryAfterMillis }, after)
+            }
+            const slower = Math.min(maxIntervalMillis, s.intervalMillis * 2)
+            return waiting({ ...s, sleepMillis: slower, intervalMillis: slower }, after)
+          }
+          return yield* Effect.fail(error)
+        }
+        const current = result.right
+        if (current.authToken !== undefined) {
+          return [PinState.Approved({ token: current.authToken }), Option.none()] as const
+        }
+        const expiresAtMillis = current.expiresAt === undefined
+          ? s.expiresAtMillis
+          : DateTime.toEpochMillis(current.expiresAt)
+        return waiting({ sleepMillis: s.intervalMillis, intervalMillis: s.intervalMillis, expiresAtMillis }, after)
+      })
+
+    const known = typeof pin === "number" || pin.expiresAt === undefined
+      ? undefined
+      : DateTime.toEpochMillis(pin.expiresAt)
+    return Stream.paginateEffect<Poll, PinState, PlexError.PlexError, never>(
+      { sleepMillis: 0, intervalMillis, expiresAtMillis: known },
+      step
+    )
+  })).pipe(Stream.withSpan(`${module}.${operation}`, { kind: "client", attributes: { "plex.operation": operation } }))
+
+type Final = Extract<PinState, { readonly _tag: "Approved" | "Expired" }>
+
+const isFinal = (state: PinState): state is Final => state._tag !== "Waiting"
+
+/**
+ * Builds the service from `HttpClient`, `PlexConfig` and `PlexToken`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken> =
+  Effect.gen(function*() {
+    const config = yield* PlexConfig.PlexConfig
+    const run = yield* Request.makeRunner
+    const createPin = run(endpoints.createPin)
+    const checkPin = run(endpoints.checkPin)
+    const linkPin = run(endpoints.linkPin)
+
+    const pinStates = (pin: Pin | number, options?: WaitOptions) => poll(checkPin, "pinStates", pin, options)
+
+    const waitForToken = (pin: Pin | number, options?: WaitOptions) =>
+      poll(checkPin, "waitForToken", pin, options).pipe(
+        Stream.filter(isFinal),
+        Stream.runHead,
+        Effect.flatMap((last) =>
+          Option.isSome(last) && last.value._tag === "Approved"
+            ? Effect.succeed(last.value.token)
+            : Effect.fail(
+              new PlexError.PlexSdkError({
+                operation: "waitForToken",
+                reason: "PinExpired",
+                detail: "the PIN expired before it was approved"
+              })
+            )
+        )
+      )
+
+    return PinLogin.of({
+      createPin: (params, options) =>
+        createPin({
+          strong: params?.strong === true,
+          clientIdentifier: config.clientIdentifier ?? "",
+          product: config.product
+        }, options),
+      checkPin,
+      authUrl: (pin, options) => makeAuthUrl(config, pin, options),
+      pinStates,
+      waitForToken,
+      linkPin: (code, options) => linkPin(Redacted.isRedacted(code) ? code : Redacted.make(code), options)
+    })
+  })
+
+/**
+ * The service as a layer. Provide an `HttpClient`, `PlexConfig` (with `product`) and `PlexToken`
+ * (needed only by `linkPin`; `PlexToken.none` is fine otherwise).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  PinLogin,
+  never,
+  HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
+> = Layer.effect(PinLogin, make)
+
+/**
+ * Accessor: {@link Service.createPin} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const createPin = (
+  params?: CreatePinParams,
+  options?: CallOptions
+): Effect.Effect<Pin, PlexError.PlexError, PinLogin> =>
+  Effect.flatMap(PinLogin, (service) => service.createPin(params, options))
+
+/**
+ * Accessor: {@link Service.checkPin} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const checkPin = (id: number, options?: CallOptions): Effect.Effect<Pin, PlexError.PlexError, PinLogin> =>
+  Effect.flatMap(PinLogin, (service) => service.checkPin(id, options))
+
+/**
+ * Accessor: {@link Service.authUrl} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const authUrl = (pin: Pick<Pin, "code">, options?: AuthUrlOptions): Effect.Effect<string, never, PinLogin> =>
+  Effect.map(PinLogin, (service) => service.authUrl(pin, options))
+
+/**
+ * Accessor: {@link Service.pinStates} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const pinStates = (
+  pin: Pin | number,
+  options?: WaitOptions
+): Stream.Stream<PinState, PlexError.PlexError, PinLogin> =>
+  Stream.unwrap(Effect.map(PinLogin, (service) => service.pinStates(pin, options)))
+
+/**
+ * Accessor: {@link Service.waitForToken} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const waitForToken = (
+  pin: Pin | number,
+  options?: WaitOptions
+): Effect.Effect<Redacted.Redacted<string>, PlexError.PlexError, PinLogin> =>
+  Effect.flatMap(PinLogin, (service) => service.waitForToken(pin, options))
+
+/**
+ * Accessor: {@link Service.linkPin} from the `PinLogin` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const linkPin = (
+  code: string | Redacted.Redacted<string>,
+  options?: CallOptions
+): Effect.Effect<void, PlexError.PlexError, PinLogin> =>
+  Effect.flatMap(PinLogin, (service) => service.linkPin(code, options))
