@@ -28,7 +28,7 @@ import type * as PlexToken from "./PlexToken.js"
  * @since 0.1.0
  * @category models
  */
-export type CallOptions = Request.CallOptions
+export type CallOptions = PlexConfig.CallOptions
 
 /**
  * Parameters of `getTransientToken`. Plex supports only `delegation` / `all`, the defaults.

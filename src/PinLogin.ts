@@ -40,7 +40,7 @@ import type * as PlexToken from "./PlexToken.js"
  * @since 0.1.0
  * @category models
  */
-export type CallOptions = Request.CallOptions
+export type CallOptions = PlexConfig.CallOptions
 
 // An approved PIN's token. XML renders a missing token as "", JSON as null: both mean "not yet".
 const PinToken: Schema.Schema<Redacted.Redacted<string> | undefined, unknown> = Schema.transformOrFail(

@@ -10,6 +10,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 
 /**
  * Options accepted by {@link make} and {@link layer}.
@@ -54,6 +55,22 @@ export interface Options {
 export interface Service extends Options {
   readonly plexTvUrl: string
   readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * Per-call overrides accepted by every operation of every module:
+ *
+ * - `serverUrl` replaces the base URL of the host the operation targets: the Plex Media Server URL
+ *   for PMS operations, the plex.tv API base (`https://plex.tv/api/v2`, path included) for plex.tv
+ *   operations. It must be an absolute http(s) URL without query or fragment.
+ * - `token` replaces the configured `PlexToken` for this call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  readonly serverUrl?: string | undefined
+  readonly token?: Redacted.Redacted<string> | undefined
 }
 
 /**

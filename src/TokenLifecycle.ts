@@ -32,7 +32,7 @@ import type * as PlexToken from "./PlexToken.js"
  * @since 0.1.0
  * @category models
  */
-export type CallOptions = Request.CallOptions
+export type CallOptions = PlexConfig.CallOptions
 
 /**
  * The verdict on a token:

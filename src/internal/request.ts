@@ -30,16 +30,11 @@ import * as Bytes from "./bytes.js"
 import * as Xml from "./xml.js"
 
 /**
- * Per-call overrides accepted by every operation.
+ * Per-call overrides accepted by every operation (public: defined in PlexConfig).
  *
  * @internal
  */
-export interface CallOptions {
-  /** Replaces the base URL of the host the operation targets (PMS URL, or the plex.tv API base). */
-  readonly serverUrl?: string | undefined
-  /** Replaces the configured token for this call. */
-  readonly token?: Redacted.Redacted<string> | undefined
-}
+export type CallOptions = PlexConfig.CallOptions
 
 type Method = "GET" | "POST" | "PUT" | "DELETE"
 
