@@ -10,6 +10,7 @@
 import * as Schema from "effect/Schema"
 import {
   Flag,
+  Id,
   NullableFlag,
   NullableNum,
   NullableSecret,
@@ -21,6 +22,12 @@ import {
   Secret
 } from "./internal/lenient.js"
 
+// Nested parts of the user are plain structs: a class instance per service entry (20 in a real
+// account) cost more than decoding the rest of the user.
+// JSON never carries `undefined`: a field is present with a value or absent. `exact` keeps
+// `undefined` out of each field's schema, which would otherwise make every field a union.
+const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
 /**
  * An entry of `subscription` / `subscriptions[]`. Real `subscriptions[]` items have a different shape
  * from `subscription` (`{id, mode, renewsAt, endsAt, type, transfer, state}`), so both shapes' fields
@@ -29,20 +36,28 @@ import {
  * @since 0.1.0
  * @category models
  */
-export class Subscription extends Schema.Class<Subscription>("Subscription")({
-  active: Schema.optional(Flag),
-  subscribedAt: Schema.optional(PlexDate),
-  status: Schema.optional(NullableText),
-  paymentService: Schema.optional(NullableText),
-  plan: Schema.optional(NullableText),
-  features: Schema.optional(Schema.Array(Schema.String)),
-  id: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number))),
-  mode: Schema.optional(NullableText),
-  type: Schema.optional(NullableText),
-  state: Schema.optional(NullableText),
-  renewsAt: Schema.optional(PlexDate),
-  endsAt: Schema.optional(PlexDate)
-}) {}
+export const Subscription = Schema.Struct({
+  active: optional(Flag),
+  subscribedAt: optional(PlexDate),
+  status: optional(NullableText),
+  paymentService: optional(NullableText),
+  plan: optional(NullableText),
+  features: optional(Schema.Array(Schema.String)),
+  id: optional(Id),
+  mode: optional(NullableText),
+  type: optional(NullableText),
+  state: optional(NullableText),
+  renewsAt: optional(PlexDate),
+  endsAt: optional(PlexDate)
+})
+
+/**
+ * The decoded type of {@link Subscription}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Subscription = typeof Subscription.Type
 
 /**
  * An item of `pastSubscriptions[]` (sign-in responses and `/user`).
@@ -50,22 +65,30 @@ export class Subscription extends Schema.Class<Subscription>("Subscription")({
  * @since 0.1.0
  * @category models
  */
-export class PastSubscription extends Schema.Class<PastSubscription>("PastSubscription")({
-  id: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number))),
-  mode: Schema.optional(NullableText),
-  renewsAt: Schema.optional(PlexDate),
-  endsAt: Schema.optional(PlexDate),
-  canceled: Schema.optional(Flag),
-  gracePeriod: Schema.optional(Flag),
-  onHold: Schema.optional(Flag),
-  canReactivate: Schema.optional(Flag),
-  canUpgrade: Schema.optional(Flag),
-  canDowngrade: Schema.optional(Flag),
-  canConvert: Schema.optional(Flag),
-  type: Schema.optional(NullableText),
-  transfer: Schema.optional(NullableText),
-  state: Schema.optional(NullableText)
-}) {}
+export const PastSubscription = Schema.Struct({
+  id: optional(Id),
+  mode: optional(NullableText),
+  renewsAt: optional(PlexDate),
+  endsAt: optional(PlexDate),
+  canceled: optional(Flag),
+  gracePeriod: optional(Flag),
+  onHold: optional(Flag),
+  canReactivate: optional(Flag),
+  canUpgrade: optional(Flag),
+  canDowngrade: optional(Flag),
+  canConvert: optional(Flag),
+  type: optional(NullableText),
+  transfer: optional(NullableText),
+  state: optional(NullableText)
+})
+
+/**
+ * The decoded type of {@link PastSubscription}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PastSubscription = typeof PastSubscription.Type
 
 /**
  * The user's playback profile. The spec's enums run 0..3; older accounts omit several fields.
@@ -73,20 +96,28 @@ export class PastSubscription extends Schema.Class<PastSubscription>("PastSubscr
  * @since 0.1.0
  * @category models
  */
-export class UserProfile extends Schema.Class<UserProfile>("UserProfile")({
-  autoSelectAudio: Schema.optional(Flag),
-  defaultAudioLanguage: Schema.optional(NullableText),
-  defaultAudioAccessibility: Schema.optional(NullableNum),
-  defaultAudioLanguages: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
-  defaultSubtitleLanguage: Schema.optional(NullableText),
-  defaultSubtitleLanguages: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
-  autoSelectSubtitle: Schema.optional(NullableNum),
-  defaultSubtitleAccessibility: Schema.optional(NullableNum),
-  defaultSubtitleForced: Schema.optional(NullableNum),
-  watchedIndicator: Schema.optional(NullableNum),
-  mediaReviewsVisibility: Schema.optional(NullableNum),
-  mediaReviewsLanguages: Schema.optional(Schema.NullOr(Schema.Array(Schema.String)))
-}) {}
+export const UserProfile = Schema.Struct({
+  autoSelectAudio: optional(Flag),
+  defaultAudioLanguage: optional(NullableText),
+  defaultAudioAccessibility: optional(NullableNum),
+  defaultAudioLanguages: optional(Schema.NullOr(Schema.Array(Schema.String))),
+  defaultSubtitleLanguage: optional(NullableText),
+  defaultSubtitleLanguages: optional(Schema.NullOr(Schema.Array(Schema.String))),
+  autoSelectSubtitle: optional(NullableNum),
+  defaultSubtitleAccessibility: optional(NullableNum),
+  defaultSubtitleForced: optional(NullableNum),
+  watchedIndicator: optional(NullableNum),
+  mediaReviewsVisibility: optional(NullableNum),
+  mediaReviewsLanguages: optional(Schema.NullOr(Schema.Array(Schema.String)))
+})
+
+/**
+ * The decoded type of {@link UserProfile}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UserProfile = typeof UserProfile.Type
 
 /**
  * A third-party service entry of the user (`services[]`). Real data often omit `token` and `secret`.
@@ -94,13 +125,21 @@ export class UserProfile extends Schema.Class<UserProfile>("UserProfile")({
  * @since 0.1.0
  * @category models
  */
-export class UserService extends Schema.Class<UserService>("UserService")({
+export const UserService = Schema.Struct({
   identifier: Schema.String,
   endpoint: Schema.String,
-  token: Schema.optional(NullableSecret),
-  secret: Schema.optional(NullableSecret),
-  status: Schema.optional(NullableText)
-}) {}
+  token: optional(NullableSecret),
+  secret: optional(NullableSecret),
+  status: optional(NullableText)
+})
+
+/**
+ * The decoded type of {@link UserService}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UserService = typeof UserService.Type
 
 /**
  * The plex.tv user account, from `GET /user` and sign-in. `authToken` is the account token, as
@@ -116,45 +155,45 @@ export class PlexUser extends Schema.Class<PlexUser>("PlexUser")({
   title: Schema.String,
   email: Schema.String,
   authToken: Secret,
-  friendlyName: Schema.optional(Schema.String),
-  locale: Schema.optional(NullableText),
-  confirmed: Schema.optional(Flag),
-  joinedAt: Schema.optional(PlexDate),
-  emailOnlyAuth: Schema.optional(Flag),
-  hasPassword: Schema.optional(Flag),
-  protected: Schema.optional(Flag),
-  thumb: Schema.optional(Schema.String),
-  mailingListStatus: Schema.optional(NullableText),
-  mailingListActive: Schema.optional(Flag),
-  scrobbleTypes: Schema.optional(Schema.String),
-  country: Schema.optional(NullableText),
-  subscription: Schema.optional(Subscription),
-  subscriptionDescription: Schema.optional(NullableText),
-  subscriptions: Schema.optional(Schema.Array(Subscription)),
-  pastSubscriptions: Schema.optional(Schema.Array(PastSubscription)),
-  trials: Schema.optional(Schema.Array(Schema.Unknown)),
-  restricted: Schema.optional(Flag),
-  anonymous: Schema.optional(NullableFlag),
-  home: Schema.optional(Flag),
-  guest: Schema.optional(Flag),
-  homeSize: Schema.optional(Num),
-  homeAdmin: Schema.optional(Flag),
-  maxHomeSize: Schema.optional(Num),
-  rememberExpiresAt: Schema.optional(PlexDate),
-  profile: Schema.optional(OneOrFirst(UserProfile)),
-  entitlements: Schema.optional(Schema.Array(Schema.String)),
-  roles: Schema.optional(Schema.Array(Schema.String)),
-  services: Schema.optional(Schema.Array(UserService)),
-  adsConsent: Schema.optional(NullableFlag),
-  adsConsentSetAt: Schema.optional(PlexDate),
-  adsConsentReminderAt: Schema.optional(PlexDate),
-  experimentalFeatures: Schema.optional(Flag),
-  twoFactorEnabled: Schema.optional(Flag),
-  backupCodesCreated: Schema.optional(Flag),
-  attributionPartner: Schema.optional(NullableText),
-  restrictionProfile: Schema.optional(NullableText),
+  friendlyName: optional(Schema.String),
+  locale: optional(NullableText),
+  confirmed: optional(Flag),
+  joinedAt: optional(PlexDate),
+  emailOnlyAuth: optional(Flag),
+  hasPassword: optional(Flag),
+  protected: optional(Flag),
+  thumb: optional(Schema.String),
+  mailingListStatus: optional(NullableText),
+  mailingListActive: optional(Flag),
+  scrobbleTypes: optional(Schema.String),
+  country: optional(NullableText),
+  subscription: optional(Subscription),
+  subscriptionDescription: optional(NullableText),
+  subscriptions: optional(Schema.Array(Subscription)),
+  pastSubscriptions: optional(Schema.Array(PastSubscription)),
+  trials: optional(Schema.Array(Schema.Unknown)),
+  restricted: optional(Flag),
+  anonymous: optional(NullableFlag),
+  home: optional(Flag),
+  guest: optional(Flag),
+  homeSize: optional(Num),
+  homeAdmin: optional(Flag),
+  maxHomeSize: optional(Num),
+  rememberExpiresAt: optional(PlexDate),
+  profile: optional(OneOrFirst(UserProfile)),
+  entitlements: optional(Schema.Array(Schema.String)),
+  roles: optional(Schema.Array(Schema.String)),
+  services: optional(Schema.Array(UserService)),
+  adsConsent: optional(NullableFlag),
+  adsConsentSetAt: optional(PlexDate),
+  adsConsentReminderAt: optional(PlexDate),
+  experimentalFeatures: optional(Flag),
+  twoFactorEnabled: optional(Flag),
+  backupCodesCreated: optional(Flag),
+  attributionPartner: optional(NullableText),
+  restrictionProfile: optional(NullableText),
   /** The hashed Plex Home PIN (deprecated by Plex); redacted all the same. */
-  pin: Schema.optional(Secret)
+  pin: optional(Secret)
 }) {}
 
 /**
@@ -192,7 +231,7 @@ export class SourceConnection extends Schema.Class<SourceConnection>("SourceConn
 export class SourceDevice extends Schema.Class<SourceDevice>("SourceDevice")({
   name: Schema.String,
   clientIdentifier: Schema.String,
-  accessToken: Schema.optional(Secret),
+  accessToken: optional(Secret),
   connections: Schema.optionalWith(OneOrMany(SourceConnection), { default: () => [] }).pipe(
     Schema.fromKey("Connection")
   )
@@ -226,6 +265,6 @@ export class SourceConnectionInformation
 export class SignInRequest extends Schema.Class<SignInRequest>("SignInRequest")({
   login: Schema.String,
   password: Secret,
-  rememberMe: Schema.optional(Schema.Boolean),
-  verificationCode: Schema.optional(Secret)
+  rememberMe: optional(Schema.Boolean),
+  verificationCode: optional(Secret)
 }) {}

@@ -46,14 +46,24 @@ export interface Policy {
   readonly redirects: "same-origin" | "none"
   /** Most redirects followed in one attempt. */
   readonly maxRedirects: number
-  /** Send W3C `traceparent` headers. Off by default: plex.tv is a third party. Spans record either way. */
+  /**
+   * Also record @effect/platform's `http.client` span under each operation's span (URL, status and
+   * every header, `X-Plex-Token` redacted). Off by default: it costs as much CPU as the rest of the
+   * SDK together, and the operation's own span (`Authentication.getTokenDetails`, …) is recorded
+   * either way. Never recorded for operations whose URL identifies a secret (PIN checks).
+   */
+  readonly httpClientSpans: boolean
+  /**
+   * Send W3C `traceparent` headers (needs `httpClientSpans`). Off by default: plex.tv is a third
+   * party.
+   */
   readonly propagateTraceContext: boolean
 }
 
 /**
  * The defaults: 10 s per attempt, 30 s per call, 3 attempts, backoff from 250 ms capped at 5 s with
- * jitter, a 4 MiB body cap (the largest real user object is ~10 KB), same-origin redirects only, no
- * trace propagation.
+ * jitter, a 4 MiB body cap (the largest real user object is ~10 KB), same-origin redirects only, the
+ * operation's own span but not the platform's `http.client` span, no trace propagation.
  *
  * @since 0.1.0
  * @category constants
@@ -69,6 +79,7 @@ export const defaults: Policy = {
   maxBodyBytes: 4 * 1024 * 1024,
   redirects: "same-origin",
   maxRedirects: 5,
+  httpClientSpans: false,
   propagateTraceContext: false
 }
 
@@ -99,6 +110,7 @@ export interface Options {
   readonly maxBodyBytes?: number
   readonly redirects?: "same-origin" | "none"
   readonly maxRedirects?: number
+  readonly httpClientSpans?: boolean
   readonly propagateTraceContext?: boolean
 }
 
@@ -122,6 +134,7 @@ export const make = (options: Options, base: Policy = defaults): Policy => {
   if (options.maxBodyBytes !== undefined) out.maxBodyBytes = options.maxBodyBytes
   if (options.redirects !== undefined) out.redirects = options.redirects
   if (options.maxRedirects !== undefined) out.maxRedirects = options.maxRedirects
+  if (options.httpClientSpans !== undefined) out.httpClientSpans = options.httpClientSpans
   if (options.propagateTraceContext !== undefined) out.propagateTraceContext = options.propagateTraceContext
   return out
 }

@@ -13,9 +13,12 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
@@ -322,6 +325,45 @@ const errorDetails = (parsed: Parsed, secrets: ReadonlyArray<string>): Array<Ple
 
 // --- the runner ---------------------------------------------------------------------------
 
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+const maxTimerMillis = 2 ** 31 - 1
+
+/**
+ * `Effect.timeoutFail`, cheaper on the live clock. The attempt runs in one child fiber and a plain
+ * timer interrupts it; `Effect.timeoutFail` races two fibers and cost ~100 µs a call, the largest
+ * share of the SDK's overhead. Under any other clock (`TestClock`) it is `Effect.timeoutFail`, so
+ * tests drive timeouts with `TestClock.adjust`.
+ */
+const timeoutFail = <A, E, E2>(
+  clock: Clock.Clock,
+  self: Effect.Effect<A, E>,
+  millis: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2> =>
+  clock !== liveClock || millis > maxTimerMillis
+    ? Effect.timeoutFail(self, { duration: millis, onTimeout })
+    : Effect.flatMap(Effect.fork(self), (child) =>
+      Effect.async<A, E | E2>((resume) => {
+        let done = false
+        const timer = setTimeout(() => {
+          if (done) return
+          done = true
+          child.unsafeInterruptAsFork(FiberId.none)
+          resume(Effect.fail(onTimeout()))
+        }, millis)
+        child.addObserver((exit) => {
+          if (done) return
+          done = true
+          clearTimeout(timer)
+          resume(exit)
+        })
+        return Effect.sync(() => {
+          done = true
+          clearTimeout(timer)
+          child.unsafeInterruptAsFork(FiberId.none)
+        })
+      }))
+
 const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boolean => {
   if (error._tag !== "PlexSdkError") return false
   switch (error.reason) {
@@ -339,11 +381,19 @@ const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boo
 const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.PlexError =>
   error._tag === "PlexSdkError" && attempts > 1 ? new PlexError.PlexSdkError({ ...error, attempts }) : error
 
+// Bases seen valid; per-call `serverUrl`s are few in practice, and the cap keeps a stream of
+// distinct ones from growing the set.
+const validBases = new Set<string>()
+
 const validBase = (base: string): boolean => {
+  if (validBases.has(base)) return true
+  if (validBases.size > 256) validBases.clear()
   try {
     const url = new URL(base)
     // Paths are appended to the base as text: a query or fragment there would swallow them.
-    return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === ""
+    const ok = (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === ""
+    if (ok) validBases.add(base)
+    return ok
   } catch {
     return false
   }
@@ -447,7 +497,8 @@ export const makeRunner: Effect.Effect<
         }
 
         const policy = yield* PlexPolicy.PlexPolicy
-        const startedAt = yield* Clock.currentTimeMillis
+        const clock = yield* Effect.clock
+        const startedAt = clock.unsafeCurrentTimeMillis()
         const deadlineAt = startedAt + Duration.toMillis(policy.deadline)
         const attemptMillis = Duration.toMillis(policy.attemptTimeout)
         const maxAttempts = ep.idempotent ? policy.maxAttempts : 1
@@ -482,7 +533,8 @@ export const makeRunner: Effect.Effect<
             }
             if (status === 400) return Effect.fail(new PlexError.PlexBadRequest({ operation, status, errors }))
             if (status === 401) return Effect.fail(new PlexError.PlexUnauthorized({ operation, status, errors }))
-            return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            return Effect.suspend(() => {
+              const now = clock.unsafeCurrentTimeMillis()
               const retryAfterMillis = parseRetryAfter(response.headers["retry-after"], now)
               const rateLimited = status === 429
               return fail(
@@ -593,31 +645,30 @@ export const makeRunner: Effect.Effect<
         }
 
         const attempt = (number: number): Effect.Effect<A, PlexError.PlexError> =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          Effect.suspend(() => {
+            const now = clock.unsafeCurrentTimeMillis()
             const remaining = deadlineAt - now
             if (remaining <= 0) {
               return fail("Timeout", `the call exceeded its ${Duration.format(policy.deadline)} deadline`)
             }
             const budget = Math.min(attemptMillis, remaining)
-            const once = Effect.timeoutFail(send(request, policy.maxRedirects), {
-              duration: budget,
-              onTimeout: () =>
-                sdkError(
-                  operation,
-                  "Timeout",
-                  budget < attemptMillis
-                    ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
-                    : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
-                )
-            })
+            const once = timeoutFail(clock, send(request, policy.maxRedirects), budget, () =>
+              sdkError(
+                operation,
+                "Timeout",
+                budget < attemptMillis
+                  ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
+                  : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
+              ))
             return Effect.catchAll(once, (error) => {
               if (number >= maxAttempts || !isRetryable(error, policy)) {
                 return Effect.fail(withAttempts(error, number))
               }
               const retryAfter = error._tag === "PlexSdkError" ? error.retryAfterMillis : undefined
               return Effect.flatMap(
-                Effect.zip(Random.next, Clock.currentTimeMillis),
-                ([random, later]) => {
+                Random.next,
+                (random) => {
+                  const later = clock.unsafeCurrentTimeMillis()
                   const wait = PlexPolicy.retryDelayMillis(policy, number, retryAfter, random)
                   if (later + wait >= deadlineAt) return Effect.fail(withAttempts(error, number))
                   return Effect.zipRight(Effect.sleep(wait), attempt(number + 1))
@@ -626,15 +677,21 @@ export const makeRunner: Effect.Effect<
             })
           })
 
-        const run = Effect.locally(
+        // The platform's http.client span records the URL and every header (redacted by name): off
+        // by default for its cost, and always off when the URL itself identifies a secret.
+        if (ep.secretUrl || !policy.httpClientSpans) {
+          return yield* Effect.locally(attempt(1), HttpClient.currentTracerDisabledWhen, always)
+        }
+        return yield* Effect.locally(
           Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken),
           HttpClient.currentTracerPropagation,
           policy.propagateTraceContext
         )
-        return yield* ep.secretUrl ? Effect.locally(run, HttpClient.currentTracerDisabledWhen, always) : run
       })
       return Effect.withSpan(program, spanName, {
         kind: "client",
+        // A stack trace per span is an Error allocation per call; the span name says where it is.
+        captureStackTrace: false,
         attributes: {
           "plex.operation": operation,
           "plex.host": ep.host,

@@ -286,7 +286,9 @@ const expected: Record<Mode, (error: PlexError.PlexError) => boolean> = {
 
 // --- the property -------------------------------------------------------------------------------
 
-const { runtime, script } = harness()
+// The platform's http.client span (off by default) records URLs and headers: turn it on so the
+// richest telemetry a user can enable is the one proven clean.
+const { runtime, script } = harness({ httpClientSpans: true })
 afterAll(() => runtime.dispose())
 
 const operationNames = [
