@@ -57,7 +57,7 @@ const sdkVariants = ["sdk-undici", "sdk-fetch"] as const
 
 const settings = quick ?
   { rounds: 3, seqCalls: 60, parCalls: 200, warmup: 100, memoryCalls: 4000, coldRuns: 2, profileCalls: 1500 } :
-  { rounds: 6, seqCalls: 120, parCalls: 400, warmup: 250, memoryCalls: 10_000, coldRuns: 5, profileCalls: 4000 }
+  { rounds: 8, seqCalls: 400, parCalls: 800, warmup: 1500, memoryCalls: 10_000, coldRuns: 5, profileCalls: 4000 }
 const inFlight = 64
 // Longer leak hunts: BENCH_MEMORY_CALLS=40000 (a multiple of 40; sampled every tenth).
 const memoryCalls = Number(process.env.BENCH_MEMORY_CALLS ?? settings.memoryCalls)

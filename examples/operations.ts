@@ -85,7 +85,10 @@ export const LoggedHttpClient = Layer.effect(
   Effect.map(
     HttpClient.HttpClient,
     (client) =>
-      client.pipe(HttpClient.tapRequest((request) => Effect.logDebug(`plex ${request.method} ${request.url}`)))
+      client.pipe(HttpClient.tapRequest((request) =>
+        // The path only, with ids masked: a PIN id in a URL redeems a token.
+        Effect.logDebug(`plex ${request.method} ${new URL(request.url).pathname.replace(/\/\d+/g, "/:id")}`)
+      ))
   )
 ).pipe(Layer.provide(FetchHttpClient.layer))
 // #endregion

@@ -1,6 +1,6 @@
 // Keeps README.md's code blocks identical to the `// #region NAME` blocks of the examples they
 // come from. `node scripts/readme-regions.mjs` rewrites README.md; `--check` only reports drift
-// (test/readme.test.ts runs the check, so a README example cannot rot).
+// (test/examples.test.ts runs the check, so a README example cannot rot).
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"

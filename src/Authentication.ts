@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { OneOrMany } from "./internal/lenient.js"
+import { OneOrMany, redacted } from "./internal/lenient.js"
 import * as Request from "./internal/request.js"
 import { PlexUser, SignInRequest, SourceConnectionInformation, SourceDevice, TransientToken } from "./Models.js"
 import type * as PlexConfig from "./PlexConfig.js"
@@ -68,6 +68,10 @@ export interface SignInParams {
 }
 
 /**
+ * The four authentication operations. Get it with `yield* Authentication.Authentication` (methods
+ * then need nothing) or use the module-level accessors. Every method fails with exactly
+ * `PlexBadRequest | PlexUnauthorized | PlexSdkError`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -211,9 +215,6 @@ export const endpoints = {
   })
 }
 
-const redact = (value: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
-  Redacted.isRedacted(value) ? value : Redacted.make(value)
-
 /**
  * Builds the service from `HttpClient`, `PlexConfig` and `PlexToken`.
  *
@@ -233,9 +234,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
         signIn(
           new SignInRequest({
             login: typeof params.login === "string" ? params.login : "",
-            password: redact(params.password ?? ""),
+            password: redacted(params.password ?? ""),
             ...(params.rememberMe === undefined ? {} : { rememberMe: params.rememberMe }),
-            ...(params.verificationCode === undefined ? {} : { verificationCode: redact(params.verificationCode) })
+            ...(params.verificationCode === undefined ? {} : { verificationCode: redacted(params.verificationCode) })
           }, true),
           options
         )

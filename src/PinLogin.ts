@@ -27,10 +27,11 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { Flag, NullableFlag, NullableNum, NullableText, Num, PlexDate } from "./internal/lenient.js"
+import { Flag, NullableFlag, NullableNum, NullableText, Num, PlexDate, redacted } from "./internal/lenient.js"
 import * as Request from "./internal/request.js"
 import * as PlexConfig from "./PlexConfig.js"
 import * as PlexError from "./PlexError.js"
+import * as PlexPolicy from "./PlexPolicy.js"
 import type * as PlexToken from "./PlexToken.js"
 
 /**
@@ -161,6 +162,10 @@ export type PinState = Data.TaggedEnum<{
 export const PinState = Data.taggedEnum<PinState>()
 
 /**
+ * PIN login: create a PIN, send the user to approve it, wait for (or stream) the result, and link
+ * another device's PIN. Methods fail with exactly `PlexBadRequest | PlexUnauthorized | PlexSdkError`
+ * (`PinExpired` and `PinTimeout` are `PlexSdkError` reasons).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -307,7 +312,7 @@ export const endpoints = {
     idempotent: true,
     validate: (id) => Number.isSafeInteger(id) && id > 0 ? undefined : "the PIN id must be a positive integer",
     // The PIN id (with the public client identifier) redeems the token.
-    secretUrl: true,
+    urlSecrets: (id) => [String(id)],
     statusReasons: { 404: pinExpired },
     codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
     success: Pin
@@ -352,9 +357,16 @@ const poll = (
   options: WaitOptions | undefined
 ): Stream.Stream<PinState, PlexError.PlexError> =>
   Stream.unwrap(Effect.gen(function*() {
-    const timeout = Duration.decode(options?.timeout ?? Duration.seconds(120))
-    const intervalMillis = Duration.toMillis(options?.interval ?? Duration.seconds(1))
-    const maxIntervalMillis = Math.max(intervalMillis, Duration.toMillis(options?.maxInterval ?? Duration.seconds(30)))
+    // `DurationInput` admits strings the parser refuses: an InvalidRequest, not a defect.
+    const timeoutOption = Duration.decodeUnknown(options?.timeout ?? Duration.seconds(120))
+    const intervalOption = Duration.decodeUnknown(options?.interval ?? Duration.seconds(1))
+    const maxIntervalOption = Duration.decodeUnknown(options?.maxInterval ?? Duration.seconds(30))
+    if (Option.isNone(timeoutOption) || Option.isNone(intervalOption) || Option.isNone(maxIntervalOption)) {
+      return Stream.fail(invalidWait(operation, "timeout, interval and maxInterval must be valid durations"))
+    }
+    const timeout = timeoutOption.value
+    const intervalMillis = Duration.toMillis(intervalOption.value)
+    const maxIntervalMillis = Math.max(intervalMillis, Duration.toMillis(maxIntervalOption.value))
     if (!(intervalMillis > 0) || !Number.isFinite(intervalMillis)) {
       return Stream.fail(invalidWait(operation, "the polling interval must be a positive, finite duration"))
     }
@@ -393,11 +405,20 @@ const poll = (
         const remaining = deadlineOf(s) - now
         if (remaining <= 0) return yield* end(s)
         // A check never outlives the wait: a slow plex.tv must not stretch the caller's timeout.
-        const attempt = Effect.either(check(id, callOptions))
+        // 429 is this loop's to back off from; the runner still retries transport errors and 5xx.
+        const attempt = Effect.either(
+          Effect.flatMap(PlexPolicy.PlexPolicy, (policy) =>
+            Effect.provideService(check(id, callOptions), PlexPolicy.PlexPolicy, {
+              ...policy,
+              retryStatuses: policy.retryStatuses.filter((status) => status !== 429)
+            }))
+        )
         const outcome = Number.isFinite(remaining)
           ? yield* Effect.timeoutOption(attempt, Duration.millis(remaining))
           : Option.some(yield* attempt)
-        if (Option.isNone(outcome)) return yield* end(s)
+        if (Option.isNone(outcome)) {
+          return yield* end(s)
+        }
         const after = yield* Clock.currentTimeMillis
         const result = outcome.value
         if (Either.isLeft(result)) {
@@ -419,17 +440,20 @@ const poll = (
         if (current.authToken !== undefined) {
           return [PinState.Approved({ token: current.authToken }), Option.none()] as const
         }
-        const expiresAtMillis = current.expiresAt === undefined
-          ? s.expiresAtMillis
-          : DateTime.toEpochMillis(current.expiresAt)
+        // Learnt once, at the first check, from the relative `expiresIn`: a local clock that runs
+        // ahead of plex.tv's must not end the wait early. The absolute `expiresAt` is the fallback.
+        const expiresAtMillis = s.expiresAtMillis ?? (typeof current.expiresIn === "number"
+          ? after + current.expiresIn * 1000
+          : current.expiresAt === undefined
+          ? undefined
+          : DateTime.toEpochMillis(current.expiresAt))
         return waiting({ sleepMillis: s.intervalMillis, intervalMillis: s.intervalMillis, expiresAtMillis }, after)
       })
 
-    const known = typeof pin === "number" || pin.expiresAt === undefined
-      ? undefined
-      : DateTime.toEpochMillis(pin.expiresAt)
+    // The first check happens at once, so the PIN's expiry is learnt from plex.tv, never from
+    // comparing its absolute `expiresAt` with a local clock that may disagree.
     return Stream.paginateEffect<Poll, PinState, PlexError.PlexError, never>(
-      { sleepMillis: 0, intervalMillis, expiresAtMillis: known },
+      { sleepMillis: 0, intervalMillis, expiresAtMillis: undefined },
       step
     )
   })).pipe(Stream.withSpan(`${module}.${operation}`, { kind: "client", attributes: { "plex.operation": operation } }))
@@ -482,7 +506,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
       authUrl: (pin, options) => makeAuthUrl(config, pin, options),
       pinStates,
       waitForToken,
-      linkPin: (code, options) => linkPin(Redacted.isRedacted(code) ? code : Redacted.make(code), options)
+      linkPin: (code, options) => linkPin(redacted(code), options)
     })
   })
 

@@ -104,6 +104,13 @@ const headerNames: ReadonlyArray<readonly [keyof Options, string]> = [
 
 const trimSlash = (url: string): string => url.endsWith("/") ? url.slice(0, -1) : url
 
+const utf8 = new TextEncoder()
+
+// Plex asks for UTF-8 in non-ASCII identity values ("Ada’s iPhone"); header values are byte
+// strings, so each UTF-8 byte travels as one character.
+const headerValue = (value: string): string =>
+  /^[\x00-\x7f]*$/.test(value) ? value : String.fromCharCode(...utf8.encode(value))
+
 /**
  * Resolves options into the service value (pure; no validation beyond trimming trailing slashes, so a
  * wrong URL surfaces as `InvalidRequest` on the first call that uses it).
@@ -115,7 +122,7 @@ export const make = (options: Options): Service => {
   const headers: Record<string, string> = { accept: "application/json" }
   for (const [key, name] of headerNames) {
     const value = options[key]
-    if (value !== undefined && value !== "") headers[name] = value
+    if (value !== undefined && value !== "") headers[name] = headerValue(value)
   }
   return {
     ...options,
@@ -148,7 +155,8 @@ const optional = (name: string) =>
 
 /**
  * Reads `PLEX_CLIENT_IDENTIFIER` (required), `PLEX_PRODUCT`, `PLEX_VERSION`, `PLEX_PLATFORM`,
- * `PLEX_PLATFORM_VERSION`, `PLEX_DEVICE`, `PLEX_DEVICE_NAME`, `PLEX_SERVER_URL` and `PLEX_TV_URL`
+ * `PLEX_PLATFORM_VERSION`, `PLEX_DEVICE`, `PLEX_DEVICE_NAME`, `PLEX_MODEL`, `PLEX_DEVICE_VENDOR`,
+ * `PLEX_MARKETPLACE`, `PLEX_SERVER_URL` and `PLEX_TV_URL`
  * from the current `ConfigProvider` (the environment by default). A missing
  * `PLEX_CLIENT_IDENTIFIER` fails layer construction with a `ConfigError` that names it.
  *

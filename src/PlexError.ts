@@ -93,6 +93,8 @@ export const SdkErrorReason = Schema.Literal(
 )
 
 /**
+ * The reasons of {@link PlexSdkError}, as a type (see the schema of the same name for each meaning).
+ *
  * @since 0.1.0
  * @category errors
  */

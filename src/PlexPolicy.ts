@@ -16,8 +16,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 /**
+ * The resolved policy every operation reads at call time. Build one with {@link make}; every field is
+ * described below.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -117,7 +121,9 @@ export interface Options {
 const durationKeys = ["attemptTimeout", "deadline", "baseDelay", "maxDelay"] as const
 
 /**
- * Applies options on top of a policy ({@link defaults} unless given).
+ * Applies options on top of a policy ({@link defaults} unless given). A value that cannot be read
+ * (a duration string the parser refuses, a count that is not a finite number) leaves the base
+ * value in place.
  *
  * @since 0.1.0
  * @category constructors
@@ -126,14 +132,20 @@ export const make = (options: Options, base: Policy = defaults): Policy => {
   const out: { -readonly [K in keyof Policy]: Policy[K] } = { ...base }
   for (const key of durationKeys) {
     const value = options[key]
-    if (value !== undefined) out[key] = Duration.decode(value)
+    if (value === undefined) continue
+    // `DurationInput` admits strings the parser refuses ("1e3 seconds"): keep the base value rather
+    // than throw where the policy is built.
+    const decoded = Duration.decodeUnknown(value)
+    if (Option.isSome(decoded)) out[key] = decoded.value
   }
-  if (options.maxAttempts !== undefined) out.maxAttempts = Math.max(1, Math.floor(options.maxAttempts))
+  const count = (n: number | undefined, min: number) =>
+    n !== undefined && Number.isFinite(n) ? Math.max(min, Math.floor(n)) : undefined
+  out.maxAttempts = count(options.maxAttempts, 1) ?? out.maxAttempts
+  out.maxBodyBytes = count(options.maxBodyBytes, 0) ?? out.maxBodyBytes
+  out.maxRedirects = count(options.maxRedirects, 0) ?? out.maxRedirects
   if (options.jitter !== undefined) out.jitter = options.jitter
   if (options.retryStatuses !== undefined) out.retryStatuses = options.retryStatuses
-  if (options.maxBodyBytes !== undefined) out.maxBodyBytes = options.maxBodyBytes
   if (options.redirects !== undefined) out.redirects = options.redirects
-  if (options.maxRedirects !== undefined) out.maxRedirects = options.maxRedirects
   if (options.httpClientSpans !== undefined) out.httpClientSpans = options.httpClientSpans
   if (options.propagateTraceContext !== undefined) out.propagateTraceContext = options.propagateTraceContext
   return out

@@ -10,10 +10,14 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import { redacted } from "./internal/lenient.js"
 
 /**
+ * A token source. Implement it yourself to read tokens from a database or vault; `get` must not fail
+ * (a missing token is `Option.none()`, which operations that need one turn into `InvalidRequest`).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -49,9 +53,6 @@ export interface Store extends Service {
  */
 export class PlexTokenStore extends Context.Tag("effect-plex/PlexTokenStore")<PlexTokenStore, Store>() {}
 
-const wrap = (token: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
-  Redacted.isRedacted(token) ? token : Redacted.make(token)
-
 /**
  * No token: operations that need one fail with `InvalidRequest` unless a call passes `options.token`.
  *
@@ -67,7 +68,7 @@ export const none: Layer.Layer<PlexToken> = Layer.succeed(PlexToken, { get: Effe
  * @category layers
  */
 export const layer = (token: string | Redacted.Redacted<string>): Layer.Layer<PlexToken> =>
-  Layer.succeed(PlexToken, { get: Effect.succeedSome(wrap(token)) })
+  Layer.succeed(PlexToken, { get: Effect.succeedSome(redacted(token)) })
 
 /**
  * Builds a writable {@link Store}, optionally holding a first token.
@@ -77,7 +78,7 @@ export const layer = (token: string | Redacted.Redacted<string>): Layer.Layer<Pl
  */
 export const makeStore = (initial?: string | Redacted.Redacted<string>): Effect.Effect<Store> =>
   Effect.map(
-    Ref.make(initial === undefined ? Option.none() : Option.some(wrap(initial))),
+    Ref.make(initial === undefined ? Option.none() : Option.some(redacted(initial))),
     (ref): Store => ({
       get: Ref.get(ref),
       set: (token) => Ref.set(ref, Option.some(token)),

@@ -13,12 +13,12 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { endpoints as authentication } from "./Authentication.js"
-import { Flag } from "./internal/lenient.js"
+import { Flag, redacted } from "./internal/lenient.js"
 import * as Request from "./internal/request.js"
 import type { PlexUser } from "./Models.js"
 import type * as PlexConfig from "./PlexConfig.js"
@@ -58,6 +58,9 @@ export type TokenValidity = Data.TaggedEnum<{
 export const TokenValidity = Data.taggedEnum<TokenValidity>()
 
 /**
+ * A token's lifecycle: validate it by Plex's rule, keep it alive, sign it out. Methods fail with
+ * exactly `PlexBadRequest | PlexUnauthorized | PlexSdkError`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -164,7 +167,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
     const signOut = run(endpoints.signOut)
 
     const validateToken: Service["validateToken"] = (token, options) => {
-      const chosen = token === undefined ? options?.token : Redacted.isRedacted(token) ? token : Redacted.make(token)
+      const chosen = token === undefined ? options?.token : redacted(token)
       const callOptions: CallOptions = {
         ...(options?.serverUrl === undefined ? {} : { serverUrl: options.serverUrl }),
         ...(chosen === undefined ? {} : { token: chosen })

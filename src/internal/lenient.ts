@@ -30,7 +30,8 @@ const flagFrom = (u: unknown): boolean | undefined => {
   }
 }
 
-const numberFrom = (u: unknown): number | undefined => {
+/** A finite number from a number or a numeric string; `undefined` otherwise. @internal */
+export const numberFrom = (u: unknown): number | undefined => {
   if (typeof u === "number") return Number.isFinite(u) ? u : undefined
   if (typeof u === "string" && u.trim() !== "") {
     const n = Number(u)
@@ -183,3 +184,12 @@ export const NullableSecret: Schema.Schema<Redacted.Redacted<string> | null, unk
   "Expected a string or null",
   (secret) => secret === null ? null : Redacted.value(secret)
 )
+
+/**
+ * A secret as given by a caller, `Redacted` at once: public APIs accept plain strings for
+ * convenience and never keep them unwrapped.
+ *
+ * @internal
+ */
+export const redacted = (value: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.isRedacted(value) ? value : Redacted.make(value)

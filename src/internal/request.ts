@@ -8,6 +8,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -30,6 +31,7 @@ import * as PlexError from "../PlexError.js"
 import * as PlexPolicy from "../PlexPolicy.js"
 import * as PlexToken from "../PlexToken.js"
 import * as Bytes from "./bytes.js"
+import { numberFrom } from "./lenient.js"
 import * as Xml from "./xml.js"
 
 /**
@@ -65,10 +67,11 @@ export interface Endpoint<I, A> {
   /** A reason the input cannot be right, checked before anything is sent. */
   readonly validate?: (input: I) => string | undefined
   /**
-   * The URL itself identifies a secret (a PIN id): the platform's `http.client` span, which records
-   * the full URL, is not created for this operation. Its own span still is.
+   * Values in the URL that are secrets (a PIN id redeems a token): they are scrubbed from error
+   * excerpts like tokens, and the platform's `http.client` span, which records the full URL, is never
+   * created for this operation (its own span still is).
    */
-  readonly secretUrl?: boolean
+  readonly urlSecrets?: (input: I) => ReadonlyArray<string>
   /** Non-secret span attributes. */
   readonly attributes?: (input: I) => Record<string, string | number | boolean>
   /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
@@ -115,6 +118,7 @@ const sdkError = (
     readonly bodyExcerpt?: string | undefined
     readonly retryAfterMillis?: number | undefined
     readonly cause?: string | undefined
+    readonly attempts?: number | undefined
   }
 ): PlexError.PlexSdkError => {
   const fields: ConstructorParameters<typeof PlexError.PlexSdkError>[0] = { operation, reason, detail }
@@ -123,6 +127,7 @@ const sdkError = (
   if (extra?.bodyExcerpt !== undefined && extra.bodyExcerpt !== "") mutable.bodyExcerpt = extra.bodyExcerpt
   if (extra?.retryAfterMillis !== undefined) mutable.retryAfterMillis = extra.retryAfterMillis
   if (extra?.cause !== undefined) mutable.cause = extra.cause
+  if (extra?.attempts !== undefined) mutable.attempts = extra.attempts
   return new PlexError.PlexSdkError(fields)
 }
 
@@ -284,18 +289,13 @@ const parseBody = (text: string, contentType: string | undefined): Parsed => {
   return { _tag: "Invalid", reason: `the response body is neither JSON nor XML (content-type ${type || "absent"})` }
 }
 
-const numberOf = (u: unknown): number | undefined => {
-  const n = typeof u === "number" ? u : typeof u === "string" && u.trim() !== "" ? Number(u) : Number.NaN
-  return Number.isFinite(n) ? n : undefined
-}
-
 const toDetail = (u: unknown, secrets: ReadonlyArray<string>): PlexError.PlexErrorDetail | undefined => {
   if (typeof u === "string") return new PlexError.PlexErrorDetail({ message: scrub(u, secrets) })
   if (typeof u !== "object" || u === null) return undefined
   const o = u as Record<string, unknown>
   const message = typeof o.message === "string" ? o.message : typeof o.error === "string" ? o.error : ""
-  const code = numberOf(o.code)
-  const status = numberOf(o.status)
+  const code = numberFrom(o.code)
+  const status = numberFrom(o.status)
   return new PlexError.PlexErrorDetail({
     message: scrub(message, secrets),
     ...(code === undefined ? {} : { code }),
@@ -379,7 +379,16 @@ const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boo
 }
 
 const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.PlexError =>
-  error._tag === "PlexSdkError" && attempts > 1 ? new PlexError.PlexSdkError({ ...error, attempts }) : error
+  // Field by field: `cause` lives on Error and a spread would drop it.
+  error._tag === "PlexSdkError" && attempts > 1
+    ? sdkError(error.operation, error.reason, error.detail, {
+      status: error.status,
+      bodyExcerpt: error.bodyExcerpt,
+      retryAfterMillis: error.retryAfterMillis,
+      cause: error.cause,
+      attempts
+    })
+    : error
 
 // Bases seen valid; per-call `serverUrl`s are few in practice, and the cap keeps a stream of
 // distinct ones from growing the set.
@@ -401,6 +410,10 @@ const validBase = (base: string): boolean => {
 
 const always = () => true
 
+// Visible ASCII and space: what every transport sends as is. PlexConfig.make encodes non-ASCII
+// identity values as UTF-8 bytes first, so only control characters (CR, LF, NUL…) fail here.
+const headerSafe = /^[\x20-\x7e\x80-\xff]*$/
+
 // `location` too: a server can echo the token into a redirect target, and the platform's span
 // records response headers.
 const redactToken = (names: ReadonlyArray<string | RegExp>) =>
@@ -418,6 +431,12 @@ export const makeRunner: Effect.Effect<
   HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
 > = Effect.gen(function*() {
   const config = yield* PlexConfig.PlexConfig
+  // Checked once: a value no transport can send would otherwise throw inside the transport (a
+  // defect on Node's http client) or be retried as a transport error.
+  const badHeader = Object.keys(config.headers).find((name) => !headerSafe.test(config.headers[name]))
+  const headerProblem = badHeader === undefined
+    ? undefined
+    : `the ${badHeader} header from PlexConfig holds control characters, which no request can carry`
   const tokens = yield* PlexToken.PlexToken
   // fetch follows redirects by itself and would forward X-Plex-Token (a custom header) to any
   // host; "manual" hands every 3xx to this path, which follows same-origin ones only. Other
@@ -453,15 +472,21 @@ export const makeRunner: Effect.Effect<
           return yield* invalid("the base URL is not an absolute http(s) URL without query or fragment")
         }
 
+        if (headerProblem !== undefined) return yield* invalid(headerProblem)
+
         let token: Redacted.Redacted<string> | undefined
         if (ep.token === "required") {
           token = options?.token ?? Option.getOrUndefined(yield* tokens.get)
           if (token === undefined || Redacted.value(token) === "") {
             return yield* invalid("no token: provide PlexToken or pass options.token")
           }
+          if (!headerSafe.test(Redacted.value(token))) {
+            return yield* invalid("the token holds characters a header cannot carry (control characters or non-ASCII)")
+          }
         }
 
         const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
+        if (ep.urlSecrets !== undefined) secrets.push(...ep.urlSecrets(input))
         let request = HttpClientRequest.make(ep.method)(
           (base.endsWith("/") ? base.slice(0, -1) : base) + ep.path(input),
           {
@@ -638,8 +663,14 @@ export const makeRunner: Effect.Effect<
           for (const key of [...target.searchParams.keys()]) {
             if (key.toLowerCase() === "x-plex-token") target.searchParams.delete(key)
           }
-          const next = status === 303
-            ? HttpClientRequest.setMethod(HttpClientRequest.setUrl(req, target), "GET")
+          // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body (a form
+          // body holds the password); 307 and 308 repeat the request as it was.
+          const asGet = status === 303 || ((status === 301 || status === 302) && req.method === "POST")
+          const next = asGet
+            ? HttpClientRequest.setMethod(
+              HttpClientRequest.setBody(HttpClientRequest.setUrl(req, target), HttpBody.empty),
+              "GET"
+            )
             : HttpClientRequest.setUrl(req, target)
           return send(next, redirectsLeft - 1)
         }
@@ -679,7 +710,7 @@ export const makeRunner: Effect.Effect<
 
         // The platform's http.client span records the URL and every header (redacted by name): off
         // by default for its cost, and always off when the URL itself identifies a secret.
-        if (ep.secretUrl || !policy.httpClientSpans) {
+        if (ep.urlSecrets !== undefined || !policy.httpClientSpans) {
           return yield* Effect.locally(attempt(1), HttpClient.currentTracerDisabledWhen, always)
         }
         return yield* Effect.locally(

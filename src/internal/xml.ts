@@ -38,6 +38,22 @@ const decodeEntities = (s: string): string =>
   })
 
 const nameChar = /[A-Za-z0-9_:.-]/
+
+/** The `>` closing a tag, skipping any inside quoted attribute values (`title="a>b"` is legal). */
+const tagEnd = (input: string, from: number): number => {
+  let quote = ""
+  for (let i = from; i < input.length; i++) {
+    const c = input[i]
+    if (quote !== "") {
+      if (c === quote) quote = ""
+    } else if (c === "\"" || c === "'") {
+      quote = c
+    } else if (c === ">") {
+      return i
+    }
+  }
+  return -1
+}
 const attributePattern = /([A-Za-z_:][A-Za-z0-9_:.-]*)\s*=\s*("([^"]*)"|'([^']*)')/g
 
 /**
@@ -88,7 +104,7 @@ export const parse = (input: string): XmlElement | string => {
       i = end + 1
       continue
     }
-    const gt = input.indexOf(">", lt + 1)
+    const gt = tagEnd(input, lt + 1)
     if (gt === -1) return "unterminated tag"
     if (input[lt + 1] === "/") {
       const name = input.slice(lt + 2, gt).trim()

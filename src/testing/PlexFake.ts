@@ -1547,11 +1547,18 @@ const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
     }
     return Effect.gen(function*() {
       const body = yield* webBody(request)
-      const headers = new globalThis.Headers()
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (name !== "content-length") headers.set(name, value)
-      }
-      const webRequest = new Request(url, { method: request.method, headers, body: body as any })
+      // Headers and Request throw on what no transport could send (a CR in a value, a GET with a
+      // body); a real client fails such a request, so this one does too.
+      const webRequest = yield* Effect.try({
+        try: () => {
+          const headers = new globalThis.Headers()
+          for (const [name, value] of Object.entries(request.headers)) {
+            if (name !== "content-length") headers.set(name, value)
+          }
+          return new Request(url, { method: request.method, headers, body: body as any })
+        },
+        catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+      })
       const response = yield* Effect.provideService(
         raw,
         HttpServerRequest.HttpServerRequest,
