@@ -28,6 +28,16 @@ import {
 // `undefined` out of each field's schema, which would otherwise make every field a union.
 const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
+// The fields real `subscriptions[]` items share with `pastSubscriptions[]` items.
+const billingPeriodFields = {
+  id: optional(Id),
+  mode: optional(NullableText),
+  type: optional(NullableText),
+  state: optional(NullableText),
+  renewsAt: optional(PlexDate),
+  endsAt: optional(PlexDate)
+}
+
 /**
  * An entry of `subscription` / `subscriptions[]`. Real `subscriptions[]` items have a different shape
  * from `subscription` (`{id, mode, renewsAt, endsAt, type, transfer, state}`), so both shapes' fields
@@ -43,12 +53,7 @@ export const Subscription = Schema.Struct({
   paymentService: optional(NullableText),
   plan: optional(NullableText),
   features: optional(Schema.Array(Schema.String)),
-  id: optional(Id),
-  mode: optional(NullableText),
-  type: optional(NullableText),
-  state: optional(NullableText),
-  renewsAt: optional(PlexDate),
-  endsAt: optional(PlexDate)
+  ...billingPeriodFields
 })
 
 /**
@@ -66,10 +71,7 @@ export type Subscription = typeof Subscription.Type
  * @category models
  */
 export const PastSubscription = Schema.Struct({
-  id: optional(Id),
-  mode: optional(NullableText),
-  renewsAt: optional(PlexDate),
-  endsAt: optional(PlexDate),
+  ...billingPeriodFields,
   canceled: optional(Flag),
   gracePeriod: optional(Flag),
   onHold: optional(Flag),
@@ -77,9 +79,7 @@ export const PastSubscription = Schema.Struct({
   canUpgrade: optional(Flag),
   canDowngrade: optional(Flag),
   canConvert: optional(Flag),
-  type: optional(NullableText),
-  transfer: optional(NullableText),
-  state: optional(NullableText)
+  transfer: optional(NullableText)
 })
 
 /**

@@ -8,6 +8,16 @@ import { PinLogin, PlexConfig, PlexPolicy, PlexToken } from "../../src/index.js"
 import * as Xml from "../../src/internal/xml.js"
 import { baseConfig, expectFailure, makeTestClient, reply, setup } from "./helpers.js"
 
+const pinsOver = (client: ReturnType<typeof makeTestClient>) =>
+  Effect.provide(
+    PinLogin.PinLogin,
+    PinLogin.layer.pipe(Layer.provide(Layer.mergeAll(
+      client.layer,
+      PlexConfig.layer({ ...baseConfig, product: "p" }),
+      PlexToken.none
+    )))
+  )
+
 const sdkError = (error: unknown) => {
   assert.strictEqual((error as { _tag?: string })._tag, "PlexSdkError", String(error))
   return error as { reason: string; detail: string; cause?: string; attempts?: number; bodyExcerpt?: string }
@@ -88,14 +98,7 @@ describe("durations the parser refuses", () => {
   it.effect("waitForToken with an unreadable interval is an InvalidRequest, not a defect", () =>
     Effect.gen(function*() {
       const client = makeTestClient(reply.json(200, {}))
-      const pins = yield* Effect.provide(
-        PinLogin.PinLogin,
-        PinLogin.layer.pipe(Layer.provide(Layer.mergeAll(
-          client.layer,
-          PlexConfig.layer({ ...baseConfig, product: "p" }),
-          PlexToken.none
-        )))
-      )
+      const pins = yield* pinsOver(client)
       const error = sdkError(
         yield* expectFailure(pins.waitForToken(42, { interval: " 1 seconds" as Duration.DurationInput }))
       )
@@ -110,14 +113,7 @@ describe("PIN ids are secrets", () => {
       const client = makeTestClient(reply.text(500, "no pin /api/v2/pins/987654321 here", {
         "content-type": "text/plain"
       }))
-      const pins = yield* Effect.provide(
-        PinLogin.PinLogin,
-        PinLogin.layer.pipe(Layer.provide(Layer.mergeAll(
-          client.layer,
-          PlexConfig.layer({ ...baseConfig, product: "p" }),
-          PlexToken.none
-        )))
-      )
+      const pins = yield* pinsOver(client)
       const error = sdkError(
         yield* expectFailure(pins.checkPin(987654321).pipe(PlexPolicy.withPolicy({ maxAttempts: 1 })))
       )
