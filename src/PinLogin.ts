@@ -282,8 +282,7 @@ const pinExpired = {
   detail: "the PIN expired or is unknown to plex.tv"
 } as const
 
-/** @internal */
-export const endpoints = {
+const endpoints = {
   createPin: Request.endpoint<CreatePinInput, Pin>({
     module,
     operation: "createPin",

@@ -17,7 +17,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { endpoints as authentication } from "./Authentication.js"
+import { endpoints as authentication } from "./internal/authentication.js"
 import { Flag, redacted } from "./internal/lenient.js"
 import * as Request from "./internal/request.js"
 import type { PlexUser } from "./Models.js"
@@ -119,8 +119,7 @@ const Pong = Schema.Struct({ pong: Flag }).pipe(
   })
 )
 
-/** @internal */
-export const endpoints = {
+const endpoints = {
   /** Shared with `Authentication.getTokenDetails`: one definition of `GET /user`. */
   getTokenDetails: authentication.getTokenDetails,
   ping: Request.endpoint<void, void>({

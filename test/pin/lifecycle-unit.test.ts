@@ -3,7 +3,6 @@ import { assert, describe, it } from "@effect/vitest"
 import type { LogLevel } from "effect"
 import { Effect, Exit, Layer, Logger, Redacted, Schedule, Scope, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
-import * as Authentication from "../../src/Authentication.js"
 import * as Models from "../../src/Models.js"
 import * as PlexConfig from "../../src/PlexConfig.js"
 import * as PlexError from "../../src/PlexError.js"
@@ -112,10 +111,6 @@ describe("TokenLifecycle.validateToken", () => {
       expectSdkError(yield* expectFailure(tokens.validateToken()), "InvalidRequest")
       assert.strictEqual(client.requests.length, 0)
     }))
-
-  it("reuses Authentication's getTokenDetails endpoint rather than declaring /user again", () => {
-    assert.strictEqual(TokenLifecycle.endpoints.getTokenDetails, Authentication.endpoints.getTokenDetails)
-  })
 })
 
 // --- ping -------------------------------------------------------------------------------------
