@@ -710,14 +710,13 @@ export const makeRunner: Effect.Effect<
 
         // The platform's http.client span records the URL and every header (redacted by name): off
         // by default for its cost, and always off when the URL itself identifies a secret.
+        // x-plex-token is a redacted header name for everything under the call, the user's own
+        // HttpClient transforms included (a logged `request.headers` shows "<redacted>").
+        const redacting = Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken)
         if (ep.urlSecrets !== undefined || !policy.httpClientSpans) {
-          return yield* Effect.locally(attempt(1), HttpClient.currentTracerDisabledWhen, always)
+          return yield* Effect.locally(redacting, HttpClient.currentTracerDisabledWhen, always)
         }
-        return yield* Effect.locally(
-          Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken),
-          HttpClient.currentTracerPropagation,
-          policy.propagateTraceContext
-        )
+        return yield* Effect.locally(redacting, HttpClient.currentTracerPropagation, policy.propagateTraceContext)
       })
       return Effect.withSpan(program, spanName, {
         kind: "client",

@@ -426,6 +426,20 @@ describe("PinLogin.waitForToken", () => {
       assert.strictEqual(client.requests.length, 1)
     }))
 
+  it.effect("a local clock 20 minutes ahead of plex.tv does not end the wait: expiry comes from expiresIn", () =>
+    Effect.gen(function*() {
+      // plex.tv says the PIN expires at 15:00 and has 900 s left; the local clock already reads 20:00.
+      const { client, pins } = yield* setup([waiting(900_000), waiting(900_000), approved])
+      yield* TestClock.adjust("20 minutes")
+      const pin = new PinLogin.Pin({ id: PIN_ID, code: CODE, expiresAt: DateTime.unsafeMake(900_000) })
+      const fiber = yield* Effect.fork(pins.waitForToken(pin))
+      yield* settle
+      yield* countsEverySecond(client, 3)
+      const token = yield* Fiber.join(fiber)
+      assert.strictEqual(Redacted.value(token), PIN_TOKEN)
+      assert.strictEqual(client.requests.length, 3)
+    }))
+
   it.effect("a 404 while polling is PinExpired", () =>
     Effect.gen(function*() {
       const { client, pins } = yield* setup([waiting(), notFound])

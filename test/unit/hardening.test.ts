@@ -2,9 +2,10 @@
  * Inputs and answers that used to end badly: a header value no transport can carry, a 303 after a
  * sign-in, a PIN id echoed in an error body, durations the parser refuses, a retried error's cause.
  */
+import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
-import { PinLogin, PlexConfig, PlexPolicy, PlexToken } from "../../src/index.js"
+import { Duration, Effect, Layer, Logger, Redacted, TestClock } from "effect"
+import { Authentication, PinLogin, PlexConfig, PlexPolicy, PlexToken } from "../../src/index.js"
 import * as Xml from "../../src/internal/xml.js"
 import { baseConfig, expectFailure, makeTestClient, reply, setup } from "./helpers.js"
 
@@ -138,5 +139,36 @@ describe("secrets in call options", () => {
       const error = sdkError(yield* expectFailure(auth.getTokenDetails({ token: Redacted.make("abc\u0000def") })))
       assert.strictEqual(error.reason, "InvalidRequest")
       assert.strictEqual(client.requests.length, 0)
+    }))
+})
+
+describe("x-plex-token is a redacted header name", () => {
+  it.effect("a user's HttpClient transform that logs request headers logs <redacted> for the token", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const client = makeTestClient(reply.json(200, { MediaContainer: { token: "transient-1" } }))
+      const logged = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(
+          HttpClient.HttpClient,
+          (inner) => inner.pipe(HttpClient.tapRequest((request) => Effect.log(request.headers)))
+        )
+      ).pipe(Layer.provide(client.layer))
+      const auth = yield* Effect.provide(
+        Authentication.Authentication,
+        Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
+          logged,
+          PlexConfig.layer(baseConfig),
+          PlexToken.layer("SECRETHEADERTOKEN42")
+        )))
+      )
+      yield* auth.getTransientToken().pipe(
+        Effect.provide(
+          Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => lines.push(line)))
+        )
+      )
+      assert.strictEqual(lines.length, 1)
+      assert.include(lines[0], "<redacted>")
+      assert.notInclude(lines[0], "SECRETHEADERTOKEN42")
     }))
 })
