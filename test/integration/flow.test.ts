@@ -81,6 +81,7 @@ layer(LoopbackLive, { excludeTestServices: true })("PlexFake over loopback", (it
       assert.isTrue(PlexError.hasCode(gone, PlexError.ErrorCode.NotAuthenticated))
 
       const requests = yield* fake.requests
+      assert.isAbove(requests.length, 5)
       for (const request of requests) {
         assert.isUndefined(request.searchParams["X-Plex-Token"], "a token travelled in a URL")
         assert.strictEqual(request.headers["x-plex-client-identifier"], "effect-plex-integration")

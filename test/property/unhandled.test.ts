@@ -33,8 +33,13 @@ const runChild = (which: string, token: string, password: string) =>
     let output = ""
     proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
     proc.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
+    // A stuck child must not outlive the test.
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000)
     proc.on("error", reject)
-    proc.on("close", (code) => resolve({ code, output }))
+    proc.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
   })
 
 const cases = [

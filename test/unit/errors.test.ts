@@ -17,10 +17,13 @@ const failTokenDetails = (script: Script) =>
     return { error, client }
   })
 
+const instantRetries = PlexPolicy.withPolicy({ baseDelay: 0, jitter: false })
+
 const failSignIn = (script: Script) =>
   Effect.gen(function*() {
     const { auth, client } = yield* setup(script)
-    const error = yield* expectFailure(auth.postUsersSignInData(signIn))
+    // Zero backoff: a wrongful retry would happen at once on the TestClock and be counted.
+    const error = yield* expectFailure(auth.postUsersSignInData(signIn).pipe(instantRetries))
     return { error, client }
   })
 
@@ -51,7 +54,9 @@ describe("errors: 400 and 401", () => {
     it.effect(`${operation}: 400 JSON → PlexBadRequest with errors[]`, () =>
       Effect.gen(function*() {
         const { auth, client } = yield* setup(reply.fixture(400, `${prefix}.400.json`))
-        const error = yield* expectFailure(run(auth) as Effect.Effect<unknown, PlexError.PlexError>)
+        const error = yield* expectFailure(
+          (run(auth) as Effect.Effect<unknown, PlexError.PlexError>).pipe(instantRetries)
+        )
         assert.instanceOf(error, PlexError.PlexBadRequest)
         const bad = error as PlexError.PlexBadRequest
         assert.strictEqual(bad.operation, operation)
@@ -69,7 +74,9 @@ describe("errors: 400 and 401", () => {
     it.effect(`${operation}: 401 JSON → PlexUnauthorized with errors[]`, () =>
       Effect.gen(function*() {
         const { auth, client } = yield* setup(reply.fixture(401, `${prefix}.401.json`))
-        const error = yield* expectFailure(run(auth) as Effect.Effect<unknown, PlexError.PlexError>)
+        const error = yield* expectFailure(
+          (run(auth) as Effect.Effect<unknown, PlexError.PlexError>).pipe(instantRetries)
+        )
         assert.instanceOf(error, PlexError.PlexUnauthorized)
         const unauthorized = error as PlexError.PlexUnauthorized
         assert.strictEqual(unauthorized.operation, operation)
@@ -183,6 +190,7 @@ describe("errors: 400 and 401", () => {
       const signInEcho = yield* failSignIn(reply.json(401, {
         errors: [{ code: 1001, message: `password ${signIn.password} rejected`, status: 401 }]
       }))
+      assert.include((signInEcho.error as PlexError.PlexUnauthorized).errors[0].message, "<redacted>")
       assert.notInclude(JSON.stringify(signInEcho.error), signIn.password)
       assert.notInclude(String(signInEcho.error), signIn.password)
     }))
