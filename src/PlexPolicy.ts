@@ -157,8 +157,7 @@ export const make = (options: Options, base: Policy = defaults): Policy => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never> =>
-  Layer.succeed(PlexPolicy, make(options)) as unknown as Layer.Layer<never>
+export const layer = (options: Options): Layer.Layer<PlexPolicy> => Layer.succeed(PlexPolicy, make(options))
 
 /**
  * Retries off: one attempt per call.
@@ -166,7 +165,7 @@ export const layer = (options: Options): Layer.Layer<never> =>
  * @since 0.1.0
  * @category layers
  */
-export const layerNoRetries: Layer.Layer<never> = layer({ maxAttempts: 1 })
+export const layerNoRetries: Layer.Layer<PlexPolicy> = layer({ maxAttempts: 1 })
 
 /**
  * Runs an effect with options applied on top of the policy in force, e.g. a timeout for one call:

@@ -83,8 +83,8 @@ describe("types", () => {
     expectTypeOf<Effect.Effect.Success<PlexToken.Service["get"]>>().toEqualTypeOf<
       Option.Option<Redacted.Redacted<string>>
     >()
-    // A policy needs no layer and requires nothing.
-    expectTypeOf(PlexPolicy.layer({})).toEqualTypeOf<Layer.Layer<never>>()
+    // A policy layer provides the reference and requires nothing.
+    expectTypeOf(PlexPolicy.layer({})).toEqualTypeOf<Layer.Layer<PlexPolicy.PlexPolicy>>()
   })
 
   it("withPolicy and the predicates keep and narrow types", () => {

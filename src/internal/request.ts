@@ -121,14 +121,12 @@ const sdkError = (
     readonly attempts?: number | undefined
   }
 ): PlexError.PlexSdkError => {
-  const fields: ConstructorParameters<typeof PlexError.PlexSdkError>[0] = { operation, reason, detail }
-  const mutable = fields as { -readonly [K in keyof typeof fields]: (typeof fields)[K] }
-  if (extra?.status !== undefined) mutable.status = extra.status
-  if (extra?.bodyExcerpt !== undefined && extra.bodyExcerpt !== "") mutable.bodyExcerpt = extra.bodyExcerpt
-  if (extra?.retryAfterMillis !== undefined) mutable.retryAfterMillis = extra.retryAfterMillis
-  if (extra?.cause !== undefined) mutable.cause = extra.cause
-  if (extra?.attempts !== undefined) mutable.attempts = extra.attempts
-  return new PlexError.PlexSdkError(fields)
+  // Absent rather than undefined: the error's optional fields are exact.
+  const fields: Record<string, unknown> = { operation, reason, detail }
+  for (const [key, value] of Object.entries(extra ?? {})) {
+    if (value !== undefined && value !== "") fields[key] = value
+  }
+  return new PlexError.PlexSdkError(fields as ConstructorParameters<typeof PlexError.PlexSdkError>[0])
 }
 
 const xmlEscape = (s: string): string =>
