@@ -180,10 +180,11 @@ interface OpResult {
 const perVariant = <A>(f: () => A): Record<Variant, A> => ({ raw: f(), "sdk-undici": f(), "sdk-fetch": f() })
 
 const interleaved = async (origin: string): Promise<Array<OpResult>> => {
+  const only = process.env.BENCH_ONLY
   const drivers = [
     makeRawDriver(origin),
-    await makeSdkDriver("sdk-undici", origin),
-    await makeSdkDriver("sdk-fetch", origin)
+    ...(only === "sdk-fetch" ? [] : [await makeSdkDriver("sdk-undici", origin)]),
+    ...(only === "sdk-undici" ? [] : [await makeSdkDriver("sdk-fetch", origin)])
   ]
   for (const op of operations) {
     const seen = await Promise.all(drivers.map((d) => d.probe(op)))

@@ -26,7 +26,11 @@ import * as Option from "effect/Option"
  * @category models
  */
 export interface Policy {
-  /** Budget for one attempt: sending the request and reading the whole body. */
+  /**
+   * Budget for one attempt: sending the request and reading the whole body. On the live clock it
+   * ends the attempt by aborting the request's `AbortSignal`, which every @effect/platform transport
+   * and PlexFake honour; under `TestClock` it is `Effect.timeoutFail`.
+   */
   readonly attemptTimeout: Duration.Duration
   /** Budget for the whole call, all attempts and waits included. */
   readonly deadline: Duration.Duration

@@ -19,13 +19,18 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberId from "effect/FiberId"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as PlexConfig from "../PlexConfig.js"
 import * as PlexError from "../PlexError.js"
 import * as PlexPolicy from "../PlexPolicy.js"
@@ -326,41 +331,88 @@ const errorDetails = (parsed: Parsed, secrets: ReadonlyArray<string>): Array<Ple
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 const maxTimerMillis = 2 ** 31 - 1
 
+type FiberRefValue = readonly [FiberRef.FiberRef<any>, unknown]
+
+const setFiberRefs = (entries: ReadonlyArray<FiberRefValue>) =>
+  Effect.updateFiberRefs((fiberId, refs) => {
+    let next = refs
+    for (const [fiberRef, value] of entries) next = FiberRefs.updateAs(next, { fiberId, fiberRef, value })
+    return next
+  })
+
 /**
- * `Effect.timeoutFail`, cheaper on the live clock. The attempt runs in one child fiber and a plain
- * timer interrupts it; `Effect.timeoutFail` races two fibers and cost ~100 µs a call, the largest
- * share of the SDK's overhead. Under any other clock (`TestClock`) it is `Effect.timeoutFail`, so
- * tests drive timeouts with `TestClock.adjust`.
+ * `Effect.locally` for several fiber refs in one step, restored when `self` ends however it ends.
+ * Each `Effect.locally` or `Effect.provideService` is an acquire/use/release of its own, and a call
+ * needs four (parent span, fetch options, redacted header names, the platform's tracer switch).
  */
-const timeoutFail = <A, E, E2>(
+const locallyAll = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  entries: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => ReadonlyArray<FiberRefValue>
+): Effect.Effect<A, E, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime((fiber) => {
+      const next = entries(fiber)
+      const previous = next.map(([fiberRef]): FiberRefValue => [fiberRef, fiber.getFiberRef(fiberRef)])
+      return Effect.zipRight(
+        setFiberRefs(next),
+        Effect.flatMap(Effect.exit(restore(self)), (exit) => Effect.zipRight(setFiberRefs(previous), exit))
+      )
+    })
+  )
+
+/**
+ * Makes `scope` the `Scope` of the rest of the call: the attempt's requests register their abort
+ * with it (`HttpClient.withScope`). Set, not provided: {@link locallyAll} around the whole call
+ * restores the caller's context.
+ */
+const useScope = (scope: Scope.CloseableScope) =>
+  Effect.updateFiberRefs((fiberId, refs) =>
+    FiberRefs.updateAs(refs, {
+      fiberId,
+      fiberRef: FiberRef.currentContext,
+      value: Context.add(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Scope.Scope, scope)
+    })
+  )
+
+/**
+ * One attempt, bounded by `millis`. On the live clock the bound is a timer that closes the attempt's
+ * scope, which aborts the request through the `AbortSignal` every @effect/platform transport honours
+ * (fetch, undici, node:http), so the attempt ends with the transport's abort error, reported as
+ * `onTimeout`. No fiber is forked: a child fiber per call (what `Effect.timeoutFail` needs, as it
+ * races two) measured ~0.2× a raw request's CPU over loopback. Under any other clock (`TestClock`)
+ * it is `Effect.timeoutFail`, so tests drive timeouts with `TestClock.adjust` whatever the transport.
+ */
+const bounded = <A, E, E2>(
   clock: Clock.Clock,
-  self: Effect.Effect<A, E>,
+  self: Effect.Effect<A, E, Scope.Scope>,
   millis: number,
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2> =>
-  clock !== liveClock || millis > maxTimerMillis
-    ? Effect.timeoutFail(self, { duration: millis, onTimeout })
-    : Effect.flatMap(Effect.fork(self), (child) =>
-      Effect.async<A, E | E2>((resume) => {
-        let done = false
-        const timer = setTimeout(() => {
-          if (done) return
-          done = true
-          child.unsafeInterruptAsFork(FiberId.none)
-          resume(Effect.fail(onTimeout()))
-        }, millis)
-        child.addObserver((exit) => {
-          if (done) return
-          done = true
-          clearTimeout(timer)
-          resume(exit)
-        })
-        return Effect.sync(() => {
-          done = true
-          clearTimeout(timer)
-          child.unsafeInterruptAsFork(FiberId.none)
-        })
-      }))
+  Effect.flatMap(Scope.make(), (scope) => {
+    const live = clock === liveClock && millis <= maxTimerMillis
+    let timedOut = false
+    const timer = live
+      ? setTimeout(() => {
+        timedOut = true
+        Effect.runFork(Scope.close(scope, Exit.void))
+      }, millis)
+      : undefined
+    // The scope is set in the fiber's context rather than provided, hence the cast.
+    const run = Effect.zipRight(
+      useScope(scope),
+      live ? self : Effect.timeoutFail(self, { duration: millis, onTimeout })
+    ) as Effect.Effect<A, E | E2>
+    return Effect.onExit(
+      Effect.catchAll(run, (error) => Effect.fail(timedOut ? onTimeout() : error)),
+      (exit) => {
+        if (timer !== undefined) clearTimeout(timer)
+        // After a success every response body has been read to the end, so there is nothing left to
+        // abort, and aborting is not free (an AbortError with a stack trace per request). On failure
+        // or interruption the abort cancels whatever is still in flight.
+        return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
+      }
+    )
+  })
 
 const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boolean => {
   if (error._tag !== "PlexSdkError") return false
@@ -417,6 +469,11 @@ const headerSafe = /^[\x20-\x7e\x80-\xff]*$/
 const redactToken = (names: ReadonlyArray<string | RegExp>) =>
   names.includes("x-plex-token") ? names : [...names, "x-plex-token", "location"]
 
+type Prepared = {
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly secrets: Array<string>
+}
+
 /**
  * Builds a {@link Runner} from the services in context. Done once per layer: the per-call path reads
  * only the policy and the token.
@@ -436,296 +493,321 @@ export const makeRunner: Effect.Effect<
     ? undefined
     : `the ${badHeader} header from PlexConfig holds control characters, which no request can carry`
   const tokens = yield* PlexToken.PlexToken
-  // fetch follows redirects by itself and would forward X-Plex-Token (a custom header) to any
-  // host; "manual" hands every 3xx to this path, which follows same-origin ones only. Other
-  // transports do not follow redirects and ignore this service.
-  const client = (yield* HttpClient.HttpClient).pipe(
-    HttpClient.transformResponse((effect) =>
-      Effect.flatMap(
-        Effect.serviceOption(FetchHttpClient.RequestInit),
-        (init) =>
-          Effect.provideService(effect, FetchHttpClient.RequestInit, {
-            ...Option.getOrUndefined(init),
-            redirect: "manual"
-          })
-      )
-    )
-  )
+  // Each request's AbortController belongs to the attempt's scope: closing it is how an attempt
+  // times out (see `bounded`), and it spares the platform's per-response interrupt wrapper and
+  // finalization-registry entry.
+  const client = HttpClient.withScope(yield* HttpClient.HttpClient)
 
   return <I, A>(ep: Endpoint<I, A>) => {
     const spanName = `${ep.module}.${ep.operation}`
     const operation = ep.operation
+    const decodeSuccess = ep.success === undefined ? undefined : Schema.decodeUnknownEither(ep.success)
+    const staticAttributes = { "plex.operation": operation, "plex.host": ep.host }
     const invalid = (detail: string) => Effect.fail(sdkError(operation, "InvalidRequest", detail))
 
-    return (input: I, options?: CallOptions): Effect.Effect<A, PlexError.PlexError> => {
-      const program = Effect.gen(function*() {
-        const problem = ep.validate?.(input)
-        if (problem !== undefined) return yield* invalid(problem)
-
-        const base = options?.serverUrl ?? (ep.host === "pms" ? config.serverUrl : config.plexTvUrl)
-        if (base === undefined || base === "") {
-          return yield* invalid("no Plex Media Server URL: set PlexConfig serverUrl or pass options.serverUrl")
+    /** Everything about the call that needs no effect: a reason it cannot be sent, or the request. */
+    const prepare = (
+      input: I,
+      options: CallOptions | undefined,
+      token: Redacted.Redacted<string> | undefined
+    ): string | Prepared => {
+      const base = options?.serverUrl ?? (ep.host === "pms" ? config.serverUrl : config.plexTvUrl)
+      if (base === undefined || base === "") {
+        return "no Plex Media Server URL: set PlexConfig serverUrl or pass options.serverUrl"
+      }
+      if (!validBase(base)) return "the base URL is not an absolute http(s) URL without query or fragment"
+      if (headerProblem !== undefined) return headerProblem
+      if (ep.token === "required") {
+        if (token === undefined || Redacted.value(token) === "") {
+          return "no token: provide PlexToken or pass options.token"
         }
-        if (!validBase(base)) {
-          return yield* invalid("the base URL is not an absolute http(s) URL without query or fragment")
+        if (!headerSafe.test(Redacted.value(token))) {
+          return "the token holds characters a header cannot carry (control characters or non-ASCII)"
         }
-
-        if (headerProblem !== undefined) return yield* invalid(headerProblem)
-
-        let token: Redacted.Redacted<string> | undefined
-        if (ep.token === "required") {
-          token = options?.token ?? Option.getOrUndefined(yield* tokens.get)
-          if (token === undefined || Redacted.value(token) === "") {
-            return yield* invalid("no token: provide PlexToken or pass options.token")
+      }
+      const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
+      if (ep.urlSecrets !== undefined) secrets.push(...ep.urlSecrets(input))
+      let request = HttpClientRequest.make(ep.method)(
+        (base.endsWith("/") ? base.slice(0, -1) : base) + ep.path(input),
+        {
+          headers: token === undefined
+            ? config.headers
+            : { ...config.headers, "x-plex-token": Redacted.value(token) }
+        }
+      )
+      if (ep.query !== undefined) {
+        const query = ep.query(input)
+        const params: Array<[string, string]> = []
+        for (const key in query) {
+          const value = query[key]
+          if (value !== undefined) params.push([key, value])
+        }
+        request = HttpClientRequest.setUrlParams(request, params)
+      }
+      if (ep.form !== undefined) {
+        const form = ep.form(input)
+        const params: Array<[string, string]> = []
+        for (const key in form) {
+          const value = form[key]
+          if (value === undefined) continue
+          if (Redacted.isRedacted(value)) {
+            const plain = Redacted.value(value)
+            secrets.push(plain)
+            params.push([key, plain])
+          } else {
+            params.push([key, value])
           }
-          if (!headerSafe.test(Redacted.value(token))) {
-            return yield* invalid("the token holds characters a header cannot carry (control characters or non-ASCII)")
-          }
         }
+        request = HttpClientRequest.bodyUrlParams(request, params)
+      }
+      return { request, secrets }
+    }
 
-        const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
-        if (ep.urlSecrets !== undefined) secrets.push(...ep.urlSecrets(input))
-        let request = HttpClientRequest.make(ep.method)(
-          (base.endsWith("/") ? base.slice(0, -1) : base) + ep.path(input),
-          {
-            headers: token === undefined
-              ? config.headers
-              : { ...config.headers, "x-plex-token": Redacted.value(token) }
+    /** Sends a prepared call: attempts, redirects, decoding and typed errors. */
+    const perform = (
+      { request, secrets }: Prepared,
+      policy: PlexPolicy.Policy,
+      clock: Clock.Clock
+    ): Effect.Effect<A, PlexError.PlexError> => {
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      const deadlineAt = startedAt + Duration.toMillis(policy.deadline)
+      const attemptMillis = Duration.toMillis(policy.attemptTimeout)
+      const maxAttempts = ep.idempotent ? policy.maxAttempts : 1
+      const fail = (
+        reason: PlexError.SdkErrorReason,
+        detail: string,
+        extra?: Parameters<typeof sdkError>[3]
+      ) => Effect.fail(sdkError(operation, reason, detail, extra))
+
+      const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
+        readBody(response, Math.min(ERROR_BODY_CAP, policy.maxBodyBytes)).pipe(
+          Effect.map((text) => ({ text, parsed: parseBody(text, response.headers["content-type"]) })),
+          Effect.orElseSucceed(() => ({ text: "", parsed: { _tag: "Empty" } as Parsed }))
+        )
+
+      const onError = (
+        response: HttpClientResponse.HttpClientResponse
+      ): Effect.Effect<never, PlexError.PlexError> =>
+        Effect.flatMap(errorBody(response), ({ parsed, text }): Effect.Effect<never, PlexError.PlexError> => {
+          const status = response.status
+          const errors = errorDetails(parsed, secrets)
+          if (ep.codeReasons !== undefined) {
+            for (const detail of errors) {
+              const special = detail.code === undefined ? undefined : ep.codeReasons[detail.code]
+              if (special !== undefined) return fail(special.reason, special.detail, { status })
+            }
+          }
+          const special = ep.statusReasons?.[status]
+          if (special !== undefined) {
+            return fail(special.reason, special.detail, { status, bodyExcerpt: excerpt(text, secrets) })
+          }
+          if (status === 400) return Effect.fail(new PlexError.PlexBadRequest({ operation, status, errors }))
+          if (status === 401) return Effect.fail(new PlexError.PlexUnauthorized({ operation, status, errors }))
+          return Effect.suspend(() => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const retryAfterMillis = parseRetryAfter(response.headers["retry-after"], now)
+            const rateLimited = status === 429
+            return fail(
+              rateLimited ? "RateLimited" : "StatusCode",
+              rateLimited ? "plex.tv is rate limiting this client" : `unexpected HTTP status ${status}`,
+              { status, bodyExcerpt: excerpt(text, secrets), retryAfterMillis }
+            )
+          })
+        })
+
+      const decode = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, PlexError.PlexError> =>
+        readBody(response, policy.maxBodyBytes).pipe(
+          Effect.catchAll((e) =>
+            e._tag === "BodyTooLarge"
+              ? fail(
+                "Decode",
+                `the response body${
+                  e.bytes === undefined ? "" : ` of ${e.bytes} bytes`
+                } exceeds the ${policy.maxBodyBytes}-byte cap`,
+                { status: response.status }
+              )
+              : fail("Transport", "the connection failed while reading the response body", {
+                status: response.status,
+                cause: describeCause(e.cause, secrets)
+              })
+          ),
+          Effect.flatMap((text): Effect.Effect<A, PlexError.PlexError> => {
+            if (decodeSuccess === undefined) return Effect.void as Effect.Effect<any>
+            const parsed = parseBody(text, response.headers["content-type"])
+            let value: unknown
+            switch (parsed._tag) {
+              case "Json":
+                value = parsed.value
+                break
+              case "Xml": {
+                const json = Xml.toJson(parsed.root)
+                value = ep.envelope === undefined ? json : { [ep.envelope]: json }
+                break
+              }
+              case "Html":
+                return fail("Decode", "expected JSON or XML, got an HTML page", { status: response.status })
+              case "Empty":
+                return fail("Decode", "the response body is empty", { status: response.status })
+              case "Invalid":
+                return fail("Decode", parsed.reason, { status: response.status })
+            }
+            const result = decodeSuccess(value)
+            return Either.isRight(result)
+              ? Effect.succeed(result.right)
+              : fail("Decode", describeParseError(result.left), { status: response.status })
+          })
+        )
+
+      const transportError = (error: HttpClientError.HttpClientError) =>
+        error._tag === "RequestError" && error.reason !== "Transport"
+          ? fail("InvalidRequest", `the request could not be built (${error.reason})`)
+          : fail("Transport", "the request did not complete", { cause: describeCause(error.cause, secrets) })
+
+      const send = (
+        req: HttpClientRequest.HttpClientRequest,
+        redirectsLeft: number
+      ): Effect.Effect<A, PlexError.PlexError, Scope.Scope> =>
+        Effect.flatMap(
+          Effect.catchAll(client.execute(req), transportError),
+          (response): Effect.Effect<A, PlexError.PlexError, Scope.Scope> => {
+            const status = response.status
+            if (status >= 200 && status < 300) return decode(response)
+            if (status >= 300 && status < 400 && status !== 304) {
+              return Effect.zipRight(Effect.ignore(errorBody(response)), redirect(req, response, redirectsLeft))
+            }
+            return onError(response)
           }
         )
-        if (ep.query !== undefined) {
-          const query = ep.query(input)
-          const params: Array<[string, string]> = []
-          for (const key in query) {
-            const value = query[key]
-            if (value !== undefined) params.push([key, value])
-          }
-          request = HttpClientRequest.setUrlParams(request, params)
+
+      const redirect = (
+        req: HttpClientRequest.HttpClientRequest,
+        response: HttpClientResponse.HttpClientResponse,
+        redirectsLeft: number
+      ): Effect.Effect<A, PlexError.PlexError, Scope.Scope> => {
+        const status = response.status
+        const location = response.headers["location"]
+        if (policy.redirects === "none" || location === undefined) {
+          return fail("StatusCode", `unexpected redirect (HTTP ${status})`, { status })
         }
-        if (ep.form !== undefined) {
-          const form = ep.form(input)
-          const params: Array<[string, string]> = []
-          for (const key in form) {
-            const value = form[key]
-            if (value === undefined) continue
-            if (Redacted.isRedacted(value)) {
-              const plain = Redacted.value(value)
-              secrets.push(plain)
-              params.push([key, plain])
-            } else {
-              params.push([key, value])
-            }
-          }
-          request = HttpClientRequest.bodyUrlParams(request, params)
+        let target: URL
+        try {
+          target = new URL(location, req.url)
+        } catch {
+          return fail("StatusCode", "redirect to an invalid location", { status })
         }
-
-        const policy = yield* PlexPolicy.PlexPolicy
-        const clock = yield* Effect.clock
-        const startedAt = clock.unsafeCurrentTimeMillis()
-        const deadlineAt = startedAt + Duration.toMillis(policy.deadline)
-        const attemptMillis = Duration.toMillis(policy.attemptTimeout)
-        const maxAttempts = ep.idempotent ? policy.maxAttempts : 1
-
-        const fail = (
-          reason: PlexError.SdkErrorReason,
-          detail: string,
-          extra?: Parameters<typeof sdkError>[3]
-        ) => Effect.fail(sdkError(operation, reason, detail, extra))
-
-        const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
-          readBody(response, Math.min(ERROR_BODY_CAP, policy.maxBodyBytes)).pipe(
-            Effect.map((text) => ({ text, parsed: parseBody(text, response.headers["content-type"]) })),
-            Effect.orElseSucceed(() => ({ text: "", parsed: { _tag: "Empty" } as Parsed }))
+        if (target.origin !== new URL(req.url).origin) {
+          return fail(
+            "StatusCode",
+            "refused a redirect to another origin: X-Plex-Token is never sent to a host it was not meant for",
+            { status }
           )
-
-        const onError = (
-          response: HttpClientResponse.HttpClientResponse
-        ): Effect.Effect<never, PlexError.PlexError> =>
-          Effect.flatMap(errorBody(response), ({ parsed, text }): Effect.Effect<never, PlexError.PlexError> => {
-            const status = response.status
-            const errors = errorDetails(parsed, secrets)
-            if (ep.codeReasons !== undefined) {
-              for (const detail of errors) {
-                const special = detail.code === undefined ? undefined : ep.codeReasons[detail.code]
-                if (special !== undefined) return fail(special.reason, special.detail, { status })
-              }
-            }
-            const special = ep.statusReasons?.[status]
-            if (special !== undefined) {
-              return fail(special.reason, special.detail, { status, bodyExcerpt: excerpt(text, secrets) })
-            }
-            if (status === 400) return Effect.fail(new PlexError.PlexBadRequest({ operation, status, errors }))
-            if (status === 401) return Effect.fail(new PlexError.PlexUnauthorized({ operation, status, errors }))
-            return Effect.suspend(() => {
-              const now = clock.unsafeCurrentTimeMillis()
-              const retryAfterMillis = parseRetryAfter(response.headers["retry-after"], now)
-              const rateLimited = status === 429
-              return fail(
-                rateLimited ? "RateLimited" : "StatusCode",
-                rateLimited ? "plex.tv is rate limiting this client" : `unexpected HTTP status ${status}`,
-                { status, bodyExcerpt: excerpt(text, secrets), retryAfterMillis }
-              )
-            })
-          })
-
-        const decode = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, PlexError.PlexError> =>
-          readBody(response, policy.maxBodyBytes).pipe(
-            Effect.catchAll((e) =>
-              e._tag === "BodyTooLarge"
-                ? fail(
-                  "Decode",
-                  `the response body${
-                    e.bytes === undefined ? "" : ` of ${e.bytes} bytes`
-                  } exceeds the ${policy.maxBodyBytes}-byte cap`,
-                  { status: response.status }
-                )
-                : fail("Transport", "the connection failed while reading the response body", {
-                  status: response.status,
-                  cause: describeCause(e.cause, secrets)
-                })
-            ),
-            Effect.flatMap((text): Effect.Effect<A, PlexError.PlexError> => {
-              const schema = ep.success
-              if (schema === undefined) return Effect.void as Effect.Effect<any>
-              const parsed = parseBody(text, response.headers["content-type"])
-              let value: unknown
-              switch (parsed._tag) {
-                case "Json":
-                  value = parsed.value
-                  break
-                case "Xml": {
-                  const json = Xml.toJson(parsed.root)
-                  value = ep.envelope === undefined ? json : { [ep.envelope]: json }
-                  break
-                }
-                case "Html":
-                  return fail("Decode", "expected JSON or XML, got an HTML page", { status: response.status })
-                case "Empty":
-                  return fail("Decode", "the response body is empty", { status: response.status })
-                case "Invalid":
-                  return fail("Decode", parsed.reason, { status: response.status })
-              }
-              const result = Schema.decodeUnknownEither(schema)(value)
-              return Either.isRight(result)
-                ? Effect.succeed(result.right)
-                : fail("Decode", describeParseError(result.left), { status: response.status })
-            })
+        }
+        if (redirectsLeft <= 0) return fail("StatusCode", "too many redirects", { status })
+        // The token travels in the header; one echoed into the location must not ride in the URL.
+        for (const key of [...target.searchParams.keys()]) {
+          if (key.toLowerCase() === "x-plex-token") target.searchParams.delete(key)
+        }
+        // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body (a form
+        // body holds the password); 307 and 308 repeat the request as it was.
+        const asGet = status === 303 || ((status === 301 || status === 302) && req.method === "POST")
+        const next = asGet
+          ? HttpClientRequest.setMethod(
+            HttpClientRequest.setBody(HttpClientRequest.setUrl(req, target), HttpBody.empty),
+            "GET"
           )
+          : HttpClientRequest.setUrl(req, target)
+        return send(next, redirectsLeft - 1)
+      }
 
-        const transportError = (error: HttpClientError.HttpClientError) =>
-          error._tag === "RequestError" && error.reason !== "Transport"
-            ? fail("InvalidRequest", `the request could not be built (${error.reason})`)
-            : fail("Transport", "the request did not complete", { cause: describeCause(error.cause, secrets) })
-
-        const send = (
-          req: HttpClientRequest.HttpClientRequest,
-          redirectsLeft: number
-        ): Effect.Effect<A, PlexError.PlexError> =>
-          Effect.flatMap(
-            Effect.catchAll(client.execute(req), transportError),
-            (response): Effect.Effect<A, PlexError.PlexError> => {
-              const status = response.status
-              if (status >= 200 && status < 300) return decode(response)
-              if (status >= 300 && status < 400 && status !== 304) {
-                return Effect.zipRight(Effect.ignore(errorBody(response)), redirect(req, response, redirectsLeft))
-              }
-              return onError(response)
-            }
-          )
-
-        const redirect = (
-          req: HttpClientRequest.HttpClientRequest,
-          response: HttpClientResponse.HttpClientResponse,
-          redirectsLeft: number
-        ): Effect.Effect<A, PlexError.PlexError> => {
-          const status = response.status
-          const location = response.headers["location"]
-          if (policy.redirects === "none" || location === undefined) {
-            return fail("StatusCode", `unexpected redirect (HTTP ${status})`, { status })
+      const attempt = (number: number): Effect.Effect<A, PlexError.PlexError> =>
+        Effect.suspend(() => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const remaining = deadlineAt - now
+          if (remaining <= 0) {
+            return fail("Timeout", `the call exceeded its ${Duration.format(policy.deadline)} deadline`)
           }
-          let target: URL
-          try {
-            target = new URL(location, req.url)
-          } catch {
-            return fail("StatusCode", "redirect to an invalid location", { status })
-          }
-          if (target.origin !== new URL(req.url).origin) {
-            return fail(
-              "StatusCode",
-              "refused a redirect to another origin: X-Plex-Token is never sent to a host it was not meant for",
-              { status }
+          const budget = Math.min(attemptMillis, remaining)
+          const once = bounded(clock, send(request, policy.maxRedirects), budget, () =>
+            sdkError(
+              operation,
+              "Timeout",
+              budget < attemptMillis
+                ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
+                : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
+            ))
+          return Effect.catchAll(once, (error) => {
+            if (number >= maxAttempts || !isRetryable(error, policy)) {
+              return Effect.fail(withAttempts(error, number))
+            }
+            const retryAfter = error._tag === "PlexSdkError" ? error.retryAfterMillis : undefined
+            return Effect.flatMap(
+              Random.next,
+              (random) => {
+                const later = clock.unsafeCurrentTimeMillis()
+                const wait = PlexPolicy.retryDelayMillis(policy, number, retryAfter, random)
+                if (later + wait >= deadlineAt) return Effect.fail(withAttempts(error, number))
+                return Effect.zipRight(Effect.sleep(wait), attempt(number + 1))
+              }
             )
-          }
-          if (redirectsLeft <= 0) return fail("StatusCode", "too many redirects", { status })
-          // The token travels in the header; one echoed into the location must not ride in the URL.
-          for (const key of [...target.searchParams.keys()]) {
-            if (key.toLowerCase() === "x-plex-token") target.searchParams.delete(key)
-          }
-          // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body (a form
-          // body holds the password); 307 and 308 repeat the request as it was.
-          const asGet = status === 303 || ((status === 301 || status === 302) && req.method === "POST")
-          const next = asGet
-            ? HttpClientRequest.setMethod(
-              HttpClientRequest.setBody(HttpClientRequest.setUrl(req, target), HttpBody.empty),
-              "GET"
-            )
-            : HttpClientRequest.setUrl(req, target)
-          return send(next, redirectsLeft - 1)
-        }
-
-        const attempt = (number: number): Effect.Effect<A, PlexError.PlexError> =>
-          Effect.suspend(() => {
-            const now = clock.unsafeCurrentTimeMillis()
-            const remaining = deadlineAt - now
-            if (remaining <= 0) {
-              return fail("Timeout", `the call exceeded its ${Duration.format(policy.deadline)} deadline`)
-            }
-            const budget = Math.min(attemptMillis, remaining)
-            const once = timeoutFail(clock, send(request, policy.maxRedirects), budget, () =>
-              sdkError(
-                operation,
-                "Timeout",
-                budget < attemptMillis
-                  ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
-                  : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
-              ))
-            return Effect.catchAll(once, (error) => {
-              if (number >= maxAttempts || !isRetryable(error, policy)) {
-                return Effect.fail(withAttempts(error, number))
-              }
-              const retryAfter = error._tag === "PlexSdkError" ? error.retryAfterMillis : undefined
-              return Effect.flatMap(
-                Random.next,
-                (random) => {
-                  const later = clock.unsafeCurrentTimeMillis()
-                  const wait = PlexPolicy.retryDelayMillis(policy, number, retryAfter, random)
-                  if (later + wait >= deadlineAt) return Effect.fail(withAttempts(error, number))
-                  return Effect.zipRight(Effect.sleep(wait), attempt(number + 1))
-                }
-              )
-            })
           })
+        })
 
-        // The platform's http.client span records the URL and every header (redacted by name): off
-        // by default for its cost, and always off when the URL itself identifies a secret.
-        // x-plex-token is a redacted header name for everything under the call, the user's own
-        // HttpClient transforms included (a logged `request.headers` shows "<redacted>").
-        const redacting = Effect.locallyWith(attempt(1), Headers.currentRedactedNames, redactToken)
-        if (ep.urlSecrets !== undefined || !policy.httpClientSpans) {
-          return yield* Effect.locally(redacting, HttpClient.currentTracerDisabledWhen, always)
-        }
-        return yield* Effect.locally(redacting, HttpClient.currentTracerPropagation, policy.propagateTraceContext)
-      })
-      return Effect.withSpan(program, spanName, {
+      return attempt(1)
+    }
+
+    return (input: I, options?: CallOptions): Effect.Effect<A, PlexError.PlexError> =>
+      Effect.useSpan(spanName, {
         kind: "client",
         // A stack trace per span is an Error allocation per call; the span name says where it is.
         captureStackTrace: false,
-        attributes: {
-          "plex.operation": operation,
-          "plex.host": ep.host,
-          ...ep.attributes?.(input)
+        attributes: ep.attributes === undefined ? staticAttributes : { ...staticAttributes, ...ep.attributes(input) }
+      }, (span) => {
+        const problem = ep.validate?.(input)
+        if (problem !== undefined) return invalid(problem)
+        const withToken = (token: Redacted.Redacted<string> | undefined): Effect.Effect<A, PlexError.PlexError> => {
+          const prepared = prepare(input, options, token)
+          if (typeof prepared === "string") return invalid(prepared)
+          // The call's context in one step (see locallyAll): the span, as parent of anything the
+          // transport traces; fetch's `redirect: "manual"` (fetch would follow redirects itself and
+          // forward X-Plex-Token, a custom header, to any host; this way every 3xx comes back here and
+          // only same-origin ones are followed; other transports ignore the option); x-plex-token as
+          // a redacted header name for everything under the call, the user's own HttpClient
+          // transforms included; and the platform's http.client span, which records the URL and
+          // every header: off by default for its cost, and always off when the URL itself
+          // identifies a secret.
+          return locallyAll(
+            Effect.withFiberRuntime((fiber) =>
+              perform(
+                prepared,
+                Context.get(fiber.currentContext, PlexPolicy.PlexPolicy),
+                Context.get(fiber.currentDefaultServices, Clock.Clock)
+              )
+            ),
+            (fiber): ReadonlyArray<FiberRefValue> => {
+              const context = fiber.getFiberRef(FiberRef.currentContext)
+              const policy = Context.get(context, PlexPolicy.PlexPolicy)
+              const init = Context.getOption(context, FetchHttpClient.RequestInit)
+              const spansOff = ep.urlSecrets !== undefined || !policy.httpClientSpans
+              return [
+                [
+                  FiberRef.currentContext,
+                  Context.add(
+                    Context.add(context, Tracer.ParentSpan, span),
+                    FetchHttpClient.RequestInit,
+                    { ...Option.getOrUndefined(init), redirect: "manual" }
+                  )
+                ],
+                [Headers.currentRedactedNames, redactToken(fiber.getFiberRef(Headers.currentRedactedNames))],
+                spansOff
+                  ? [HttpClient.currentTracerDisabledWhen, always]
+                  : [HttpClient.currentTracerPropagation, policy.propagateTraceContext]
+              ]
+            }
+          )
         }
+        if (ep.token === "none") return withToken(undefined)
+        if (options?.token !== undefined) return withToken(options.token)
+        return Effect.flatMap(tokens.get, (token) => withToken(Option.getOrUndefined(token)))
       })
-    }
   }
 })

@@ -1534,8 +1534,33 @@ const webBody = (
   }
 }
 
+/**
+ * Ends when `signal` aborts, as a real transport's request does: the SDK times attempts out on the
+ * live clock by aborting them, and the platform aborts the requests of interrupted fibers.
+ */
+const aborted = (
+  request: HttpClientRequest.HttpClientRequest,
+  signal: AbortSignal
+): Effect.Effect<never, HttpClientError.RequestError> =>
+  Effect.async((resume) => {
+    const onAbort = () =>
+      resume(
+        Effect.fail(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: signal.reason,
+            description: "the request was aborted"
+          })
+        )
+      )
+    if (signal.aborted) onAbort()
+    else signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
+
 const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
-  HttpClient.make((request, url) => {
+  HttpClient.make((request, url, signal) => {
     if (url.origin !== inProcessOrigin) {
       return Effect.fail(
         new HttpClientError.RequestError({
@@ -1559,10 +1584,10 @@ const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
         },
         catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
       })
-      const response = yield* Effect.provideService(
-        raw,
-        HttpServerRequest.HttpServerRequest,
-        HttpServerRequest.fromWeb(webRequest)
+      // Raced against the signal: a delayed answer (delayNext) ends when the request is aborted.
+      const response = yield* Effect.raceFirst(
+        Effect.provideService(raw, HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(webRequest)),
+        aborted(request, signal)
       )
       if (response === droppedConnection) {
         return yield* new HttpClientError.RequestError({
@@ -1586,8 +1611,10 @@ const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
  * {@link inProcessOrigin}. Point the SDK at `http://plex.fake/api/v2` and `http://plex.fake`;
  * requests to any other origin fail with a `"Transport"` `RequestError`.
  *
- * The fake runs in the calling fiber, so `TestClock` drives PIN expiry, auto-approval and
- * `delayNext` in `it.effect` tests. A dropped request fails with a `"Transport"` `RequestError`.
+ * The fake runs on the calling fiber's services, so `TestClock` drives PIN expiry, auto-approval
+ * and `delayNext` in `it.effect` tests. Like a real transport it honours the request's
+ * `AbortSignal`: an aborted request (an SDK attempt timeout on the live clock, an interrupted
+ * fiber) fails with a `"Transport"` `RequestError`, as does a dropped one.
  *
  * @since 0.1.0
  * @category layers

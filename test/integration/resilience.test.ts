@@ -226,10 +226,19 @@ layer(LoopbackLive, { excludeTestServices: true })("resilience over loopback", (
         yield* run(2000)
         yield* fake.clearRequests
         const start = settledHeap()
-        yield* run(10_000)
+        yield* run(5_000)
         yield* fake.clearRequests
-        const growth = settledHeap() - start
-        assert.isBelow(growth, 8 * 1024 * 1024, `heap grew by ${(growth / 1024 / 1024).toFixed(1)} MB`)
+        const middle = settledHeap()
+        yield* run(5_000)
+        yield* fake.clearRequests
+        const end = settledHeap()
+        const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+        // A leak grows the heap call after call; what is left over from the first calls (JIT code,
+        // inline caches, pool state) does not grow again in the second half. Half a kilobyte a
+        // call would show as 2.4 MB there.
+        assert.isBelow(end - middle, 2 * 1024 * 1024, `heap grew by ${mb(end - middle)} over the last 5,000 calls`)
+        // Loose: other tests in the same worker leave garbage of their own.
+        assert.isBelow(end - start, 12 * 1024 * 1024, `heap grew by ${mb(end - start)} over 10,000 calls`)
       }), 120_000)
   })
 })

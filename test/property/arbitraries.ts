@@ -325,7 +325,8 @@ export const authenticationLayer = (
 /** What a {@link Harness}'s transport and token store do on the next call; tests swap these per run. */
 export interface Script {
   respond: (
-    request: HttpClientRequest.HttpClientRequest
+    request: HttpClientRequest.HttpClientRequest,
+    signal: AbortSignal
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
   token: string
 }
@@ -339,7 +340,7 @@ export const harness = (policy: PlexPolicy.Options = {}) => {
     respond: (request) => answer(request, { _tag: "TransportError", message: "unset" }),
     token: ""
   }
-  const client = HttpClient.make((request) => Effect.suspend(() => script.respond(request)))
+  const client = HttpClient.make((request, _url, signal) => Effect.suspend(() => script.respond(request, signal)))
   const runtime = ManagedRuntime.make(
     Authentication.layer.pipe(
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),

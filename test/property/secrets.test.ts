@@ -14,6 +14,7 @@ import type { Context, Option } from "effect"
 import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Logger, Redacted, Tracer } from "effect"
 import { inspect } from "node:util"
 import { Authentication, PlexError, PlexPolicy } from "../../src/index.js"
+import { hangUntilAborted } from "../unit/helpers.js"
 import { filler, findSecret, fixtureJson, harness, secret, webResponse } from "./arbitraries.js"
 
 // --- capture ------------------------------------------------------------------------------------
@@ -184,7 +185,8 @@ type Mode = (typeof modes)[number]
 const respond = (
   mode: Mode,
   request: HttpClientRequest.HttpClientRequest,
-  pad: number
+  pad: number,
+  signal: AbortSignal
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
   const echoed = sentSecrets(request)
   // The secrets after `pad` characters of filler, so they land on both sides of every truncation.
@@ -246,7 +248,7 @@ const respond = (
         })
       ))
     case "timeout":
-      return Effect.never
+      return hangUntilAborted(request, signal)
     case "invalid request":
       return Effect.dieMessage("invalid requests must never be sent")
     case "invalid URL error":
@@ -379,9 +381,9 @@ describe("secrets never leak from a failure", () => {
           async (name, s, viaOption, pad) => {
             const requests: Array<HttpClientRequest.HttpClientRequest> = []
             script.token = s.token
-            script.respond = (request) => {
+            script.respond = (request, signal) => {
               requests.push(request)
-              return respond(mode, request, pad)
+              return respond(mode, request, pad, signal)
             }
             const capture: Capture = { spans: [], lines: [] }
             let program = call(name, s, viaOption, mode === "invalid request")
@@ -433,19 +435,19 @@ describe("secrets never leak from a failure", () => {
       verificationCode: "SECRETDDDDDDDDDDDD"
     }
     script.token = s.token
-    script.respond = (request) => respond("401 JSON", request, 5)
+    script.respond = (request, signal) => respond("401 JSON", request, 5, signal)
     const unauthorized = await runtime.runPromise(Effect.flip(call("getTokenDetails", s, false, false)))
     assert.instanceOf(unauthorized, PlexError.PlexUnauthorized)
     assert.include((unauthorized as PlexError.PlexUnauthorized).errors[0].message, "<redacted>")
 
-    script.respond = (request) => respond("500 echo", request, 5)
+    script.respond = (request, signal) => respond("500 echo", request, 5, signal)
     const status = await runtime.runPromise(Effect.flip(call("postUsersSignInData", s, false, false)))
     assert.isTrue(PlexError.isReason(status, "StatusCode"))
     const excerpt = (status as PlexError.PlexSdkError).bodyExcerpt ?? ""
     assert.include(excerpt, "<redacted> and <redacted>")
     assert.include(excerpt, "lorem")
 
-    script.respond = (request) => respond("transport error", request, 5)
+    script.respond = (request, signal) => respond("transport error", request, 5, signal)
     const transport = await runtime.runPromise(Effect.flip(call("getTransientToken", s, true, false)))
     assert.include((transport as PlexError.PlexSdkError).cause ?? "", "<redacted>")
   })

@@ -158,6 +158,23 @@ const toResponse = (
 
 // --- the client -------------------------------------------------------------------------------
 
+/**
+ * A request that never gets an answer, as a real transport sees it: it ends only when its
+ * `AbortSignal` fires (how the SDK times out an attempt on the live clock, and how the platform
+ * cancels an interrupted request), with the transport error fetch and undici give.
+ */
+export const hangUntilAborted = (
+  request: HttpClientRequest.HttpClientRequest,
+  signal: AbortSignal
+): Effect.Effect<never, HttpClientError.RequestError> =>
+  Effect.async((resume) => {
+    const onAbort = () =>
+      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
+
 /** A recording client; `requests` is live (it grows as requests are sent). */
 export interface TestClient {
   readonly client: HttpClient.HttpClient
@@ -184,7 +201,7 @@ export const makeTestClient = (script: Script = reply.json(200, {})): TestClient
     }
     return current as Reply
   }
-  const client = HttpClient.make((request, url) =>
+  const client = HttpClient.make((request, url, signal) =>
     Effect.suspend(() => {
       const recorded: RecordedRequest = {
         method: request.method,
@@ -196,7 +213,7 @@ export const makeTestClient = (script: Script = reply.json(200, {})): TestClient
       const answer = next(recorded)
       switch (answer._tag) {
         case "Never":
-          return Effect.never
+          return hangUntilAborted(request, signal)
         case "TransportError":
           return Effect.fail(
             new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error(answer.message) })
