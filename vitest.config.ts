@@ -6,10 +6,11 @@ const jsonReport = process.env.VITEST_JSON_REPORT
 export default defineConfig({
   // Examples and tests import the package by name, exactly as users do.
   resolve: {
-    alias: {
-      "effect-plex/testing": fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)),
-      "effect-plex": fileURLToPath(new URL("./src/index.ts", import.meta.url))
-    }
+    alias: [
+      { find: "effect-plex/testing", replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
+      { find: /^effect-plex\/(\w+)$/, replacement: fileURLToPath(new URL("./src/$1.ts", import.meta.url)) },
+      { find: /^effect-plex$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -4,7 +4,9 @@
  * the username and the time since the process started.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { Authentication, PlexConfig, PlexToken } from "effect-plex"
+import * as Authentication from "effect-plex/Authentication"
+import * as PlexConfig from "effect-plex/PlexConfig"
+import * as PlexToken from "effect-plex/PlexToken"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { benchToken, identity } from "./baseline.js"

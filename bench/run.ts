@@ -16,7 +16,7 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { Authentication, PlexConfig, PlexToken } from "effect-plex"
+import type * as Sdk from "effect-plex"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -123,7 +123,17 @@ const makeRawDriver = (origin: string): Driver => {
   }
 }
 
-const sdkLayer = (variant: "sdk-undici" | "sdk-fetch", origin: string) =>
+/**
+ * The SDK as users run it: the fresh tsc build, not `src/` through tsx (whose keep-names helpers add
+ * a call per function created).
+ */
+const loadSdk = (distIndex: string): Promise<typeof Sdk> => import(distIndex)
+
+const sdkLayer = (
+  { Authentication, PlexConfig, PlexToken }: typeof Sdk,
+  variant: "sdk-undici" | "sdk-fetch",
+  origin: string
+) =>
   Authentication.layer.pipe(
     Layer.provide(Layer.mergeAll(
       variant === "sdk-fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici,
@@ -132,9 +142,13 @@ const sdkLayer = (variant: "sdk-undici" | "sdk-fetch", origin: string) =>
     ))
   )
 
-const makeSdkDriver = async (variant: "sdk-undici" | "sdk-fetch", origin: string): Promise<Driver> => {
-  const runtime = ManagedRuntime.make(sdkLayer(variant, origin))
-  const auth = await runtime.runPromise(Authentication.Authentication)
+const makeSdkDriver = async (
+  sdk: typeof Sdk,
+  variant: "sdk-undici" | "sdk-fetch",
+  origin: string
+): Promise<Driver> => {
+  const runtime = ManagedRuntime.make(sdkLayer(sdk, variant, origin))
+  const auth = await runtime.runPromise(sdk.Authentication.Authentication)
   // What a user writes: the service's methods, called afresh each time.
   const calls: Record<Operation, () => Effect.Effect<unknown, unknown>> = {
     getTokenDetails: () => auth.getTokenDetails(),
@@ -153,10 +167,26 @@ const makeSdkDriver = async (variant: "sdk-undici" | "sdk-fetch", origin: string
           latencies.push(performance.now() - t0)
         }
       })),
-    par: (op, n, concurrency) =>
-      runtime.runPromise(
-        Effect.forEach(Array.from({ length: n }), () => calls[op](), { concurrency, discard: true })
-      ),
+    // The same shape as the raw driver's: `concurrency` workers, each making calls until `n` have
+    // started. (`Effect.forEach` with a concurrency forks a fiber per item, which would charge the
+    // SDK for 800 fibers the raw side has no counterpart for.)
+    par: (op, n, concurrency) => {
+      let started = 0
+      const worker = Effect.whileLoop({
+        while: () => started < n,
+        body: () => {
+          started++
+          return calls[op]()
+        },
+        step: () => {}
+      })
+      return runtime.runPromise(
+        Effect.all(Array.from({ length: Math.min(concurrency, n) }, () => worker), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      )
+    },
     probe: async (op) => {
       const value = (await runtime.runPromise(calls[op]())) as Record<string, any>
       return String(value.username ?? (value.token ? "transient-token" : value.device?.name))
@@ -179,12 +209,12 @@ interface OpResult {
 
 const perVariant = <A>(f: () => A): Record<Variant, A> => ({ raw: f(), "sdk-undici": f(), "sdk-fetch": f() })
 
-const interleaved = async (origin: string): Promise<Array<OpResult>> => {
-  const only = process.env.BENCH_ONLY
+const interleaved = async (origin: string, distIndex: string): Promise<Array<OpResult>> => {
+  const sdk = await loadSdk(distIndex)
   const drivers = [
     makeRawDriver(origin),
-    ...(only === "sdk-fetch" ? [] : [await makeSdkDriver("sdk-undici", origin)]),
-    ...(only === "sdk-undici" ? [] : [await makeSdkDriver("sdk-fetch", origin)])
+    await makeSdkDriver(sdk, "sdk-undici", origin),
+    await makeSdkDriver(sdk, "sdk-fetch", origin)
   ]
   for (const op of operations) {
     const seen = await Promise.all(drivers.map((d) => d.probe(op)))
@@ -200,21 +230,23 @@ const interleaved = async (origin: string): Promise<Array<OpResult>> => {
     }
   }
   const results: Array<OpResult> = []
-  for (const op of operations) {
+  for (const op of process.env.OPS_REVERSE ? [...operations].reverse() : operations) {
     const seqCpu = perVariant((): Array<number> => [])
     const parCpu = perVariant((): Array<number> => [])
     const parRate = perVariant((): Array<number> => [])
     const latencies = perVariant((): Array<number> => [])
     for (let round = 0; round < settings.rounds; round++) {
       const order = round % 2 === 0 ? drivers : [...drivers].reverse()
+      // No forced gc() before a segment: a full collection shrinks the young generation, and the
+      // segment after it then pays for extra scavenges (measured: raw fetch 450 → 664 µs a call),
+      // which no server sees in production and which penalize whichever variant allocates more.
+      // The A B C / C B A order spreads each variant's garbage over the others alike.
       for (const d of order) {
-        gc()
         const cpu = process.cpuUsage()
         await d.seq(op, settings.seqCalls, latencies[d.name])
         seqCpu[d.name].push(cpuMicros(process.cpuUsage(cpu)) / settings.seqCalls)
       }
       for (const d of order) {
-        gc()
         const cpu = process.cpuUsage()
         const t0 = performance.now()
         await d.par(op, settings.parCalls, inFlight)
@@ -251,9 +283,11 @@ const settle = (): NodeJS.MemoryUsage => {
   return process.memoryUsage()
 }
 
-const memory = async (variant: Variant, origin: string): Promise<MemoryResult> => {
+const memory = async (variant: Variant, origin: string, distIndex: string): Promise<MemoryResult> => {
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") throw new Error("memory needs --expose-gc")
-  const driver = variant === "raw" ? makeRawDriver(origin) : await makeSdkDriver(variant, origin)
+  const driver = variant === "raw"
+    ? makeRawDriver(origin)
+    : await makeSdkDriver(await loadSdk(distIndex), variant, origin)
   const heapEveryTenth: Array<number> = []
   let rss = 0
   // Ten steps of a tenth of the calls each, the four operations in turn, 8 in flight (so connection
@@ -889,10 +923,13 @@ const main = async (): Promise<void> => {
     log("building dist copy, cold-start script and bundle")
     builds = await makeBuilds()
     log("interleaved CPU / latency / throughput")
-    const ops = await runChild<Array<OpResult>>(["interleaved", server.origin], 600_000)
+    const ops = await runChild<Array<OpResult>>(["interleaved", server.origin, builds.distIndex], 600_000)
     log("memory")
+    const distIndex = builds.distIndex
     // Heap and RSS do not depend on CPU contention, so the three fresh processes run at once.
-    const mem = await Promise.all(variants.map((v) => runChild<MemoryResult>(["memory", v, server.origin], 300_000)))
+    const mem = await Promise.all(
+      variants.map((v) => runChild<MemoryResult>(["memory", v, server.origin, distIndex], 300_000))
+    )
     log("cold start")
     const cold = await coldStart(server.origin, builds)
     const profiles: Array<ProfileSummary> = []
@@ -916,9 +953,9 @@ const child = async (childArgs: ReadonlyArray<string>): Promise<unknown> => {
   const [mode, ...rest] = childArgs
   switch (mode) {
     case "interleaved":
-      return interleaved(rest[0])
+      return interleaved(rest[0], rest[1])
     case "memory":
-      return memory(rest[0] as Variant, rest[1])
+      return memory(rest[0] as Variant, rest[1], rest[2])
     default:
       throw new Error(`unknown child mode ${mode}`)
   }

@@ -163,17 +163,21 @@ const optional = (name: string) =>
  * @since 0.1.0
  * @category layers
  */
-export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = layerConfig({
-  clientIdentifier: Config.string("PLEX_CLIENT_IDENTIFIER"),
-  product: optional("PLEX_PRODUCT"),
-  version: optional("PLEX_VERSION"),
-  platform: optional("PLEX_PLATFORM"),
-  platformVersion: optional("PLEX_PLATFORM_VERSION"),
-  device: optional("PLEX_DEVICE"),
-  deviceName: optional("PLEX_DEVICE_NAME"),
-  model: optional("PLEX_MODEL"),
-  deviceVendor: optional("PLEX_DEVICE_VENDOR"),
-  marketplace: optional("PLEX_MARKETPLACE"),
-  serverUrl: optional("PLEX_SERVER_URL"),
-  plexTvUrl: optional("PLEX_TV_URL")
-})
+// Suspended and marked pure so that bundlers drop it, and the Config module, from programs that do
+// not use it.
+export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = /*#__PURE__*/ Layer.suspend(() =>
+  layerConfig({
+    clientIdentifier: Config.string("PLEX_CLIENT_IDENTIFIER"),
+    product: optional("PLEX_PRODUCT"),
+    version: optional("PLEX_VERSION"),
+    platform: optional("PLEX_PLATFORM"),
+    platformVersion: optional("PLEX_PLATFORM_VERSION"),
+    device: optional("PLEX_DEVICE"),
+    deviceName: optional("PLEX_DEVICE_NAME"),
+    model: optional("PLEX_MODEL"),
+    deviceVendor: optional("PLEX_DEVICE_VENDOR"),
+    marketplace: optional("PLEX_MARKETPLACE"),
+    serverUrl: optional("PLEX_SERVER_URL"),
+    plexTvUrl: optional("PLEX_TV_URL")
+  })
+)

@@ -116,6 +116,7 @@ export const layerConfig = (
  * @since 0.1.0
  * @category layers
  */
-export const layerFromEnv: Layer.Layer<PlexToken, ConfigError.ConfigError> = layerConfig(
-  Config.option(Config.redacted("PLEX_TOKEN"))
+// Suspended and marked pure so that bundlers drop it, and the Config module, when unused.
+export const layerFromEnv: Layer.Layer<PlexToken, ConfigError.ConfigError> = /*#__PURE__*/ Layer.suspend(() =>
+  layerConfig(Config.option(Config.redacted("PLEX_TOKEN")))
 )

@@ -128,6 +128,12 @@ describe("packaging", () => {
       assert.include(result.stdout, "CONSUMER_SIGNED_IN username=packaged-consumer")
     }))
 
+  it.live("each public module is importable by its own subpath, as the same module the barrel exports", () =>
+    Effect.gen(function*() {
+      const result = yield* consumerRun
+      assert.include(result.stdout, "DEEP_IMPORTS_SAME true")
+    }))
+
   it.live("subpaths outside package.json exports are refused with ERR_PACKAGE_PATH_NOT_EXPORTED", () =>
     Effect.gen(function*() {
       const result = yield* consumerRun
@@ -181,6 +187,11 @@ import * as Layer from "effect/Layer"
 import { Authentication, PlexConfig, PlexToken } from "effect-plex"
 import type { PlexError } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
+import * as PlexPolicyByPath from "effect-plex/PlexPolicy"
+
+export const byPath: Layer.Layer<PlexPolicyByPath.PlexPolicy> = PlexPolicyByPath.layerNoRetries
+// @ts-expect-error maxAttempts is a number (the subpath's types are the real ones, not any)
+export const badPolicy = PlexPolicyByPath.layer({ maxAttempts: "3" })
 
 const live: Layer.Layer<Authentication.Authentication> = Authentication.layer.pipe(
   Layer.provide(Layer.mergeAll(FetchHttpClient.layer, PlexConfig.layer({ clientIdentifier: "x" }), PlexToken.none))

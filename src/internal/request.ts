@@ -13,6 +13,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
@@ -333,12 +334,13 @@ const maxTimerMillis = 2 ** 31 - 1
 
 type FiberRefValue = readonly [FiberRef.FiberRef<any>, unknown]
 
-const setFiberRefs = (entries: ReadonlyArray<FiberRefValue>) =>
-  Effect.updateFiberRefs((fiberId, refs) => {
-    let next = refs
-    for (const [fiberRef, value] of entries) next = FiberRefs.updateAs(next, { fiberId, fiberRef, value })
-    return next
-  })
+// One copy of the fiber's refs for all entries (each `FiberRefs.updateAs` copies them).
+const setFiberRefs = (entries: Arr.NonEmptyReadonlyArray<FiberRefValue>) =>
+  Effect.updateFiberRefs((fiberId, refs) =>
+    FiberRefs.updateManyAs(refs, {
+      entries: Arr.map(entries, ([fiberRef, value]) => [fiberRef, [[fiberId, value as any]]] as const)
+    })
+  )
 
 /**
  * `Effect.locally` for several fiber refs in one step, restored when `self` ends however it ends.
@@ -347,12 +349,12 @@ const setFiberRefs = (entries: ReadonlyArray<FiberRefValue>) =>
  */
 const locallyAll = <A, E, R>(
   self: Effect.Effect<A, E, R>,
-  entries: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => ReadonlyArray<FiberRefValue>
+  entries: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Arr.NonEmptyReadonlyArray<FiberRefValue>
 ): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime((fiber) => {
       const next = entries(fiber)
-      const previous = next.map(([fiberRef]): FiberRefValue => [fiberRef, fiber.getFiberRef(fiberRef)])
+      const previous = Arr.map(next, ([fiberRef]): FiberRefValue => [fiberRef, fiber.getFiberRef(fiberRef)])
       return Effect.zipRight(
         setFiberRefs(next),
         Effect.flatMap(Effect.exit(restore(self)), (exit) => Effect.zipRight(setFiberRefs(previous), exit))
@@ -783,7 +785,7 @@ export const makeRunner: Effect.Effect<
                 Context.get(fiber.currentDefaultServices, Clock.Clock)
               )
             ),
-            (fiber): ReadonlyArray<FiberRefValue> => {
+            (fiber): Arr.NonEmptyReadonlyArray<FiberRefValue> => {
               const context = fiber.getFiberRef(FiberRef.currentContext)
               const policy = Context.get(context, PlexPolicy.PlexPolicy)
               const init = Context.getOption(context, FetchHttpClient.RequestInit)

@@ -5,6 +5,8 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, Redacted } from "effect"
 import { Authentication, PlexConfig, PlexError, PlexToken } from "effect-plex"
+import * as AuthenticationByPath from "effect-plex/Authentication"
+import * as PlexTokenByPath from "effect-plex/PlexToken"
 import { PlexFake } from "effect-plex/testing"
 
 const login = "packaged@example.com"
@@ -43,6 +45,12 @@ const program = Effect.gen(function*() {
   }
   console.log(`CONSUMER_SIGNED_IN username=${user.username}`)
 })
+
+// Each public module is also its own subpath (what bundlers tree-shake best), and it is the same
+// module as the barrel's namespace, not a second copy.
+console.log(
+  `DEEP_IMPORTS_SAME ${AuthenticationByPath.layer === Authentication.layer && PlexTokenByPath.none === PlexToken.none}`
+)
 
 // Subpaths that package.json does not export must stay private.
 for (const subpath of ["effect-plex/internal/request.js", "effect-plex/dist/internal/request.js"]) {
