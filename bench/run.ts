@@ -209,6 +209,10 @@ interface OpResult {
 
 const perVariant = <A>(f: () => A): Record<Variant, A> => ({ raw: f(), "sdk-undici": f(), "sdk-fetch": f() })
 
+// OPS_ONLY=<operation> warms up and measures that operation alone (one call site shape in the
+// runner instead of four); OPS_REVERSE=1 measures in reverse order. Both are for checking ratios.
+const measured = operations.filter((op) => process.env.OPS_ONLY === undefined || op === process.env.OPS_ONLY)
+
 const interleaved = async (origin: string, distIndex: string): Promise<Array<OpResult>> => {
   const sdk = await loadSdk(distIndex)
   const drivers = [
@@ -223,14 +227,14 @@ const interleaved = async (origin: string, distIndex: string): Promise<Array<OpR
     }
   }
   const scratch: Array<number> = []
-  for (const op of operations) {
+  for (const op of measured) {
     for (const d of drivers) {
       await d.seq(op, settings.warmup, scratch)
       await d.par(op, settings.warmup * 2, inFlight)
     }
   }
   const results: Array<OpResult> = []
-  for (const op of process.env.OPS_REVERSE ? [...operations].reverse() : operations) {
+  for (const op of process.env.OPS_REVERSE ? [...measured].reverse() : measured) {
     const seqCpu = perVariant((): Array<number> => [])
     const parCpu = perVariant((): Array<number> => [])
     const parRate = perVariant((): Array<number> => [])
