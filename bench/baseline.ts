@@ -29,7 +29,7 @@ export const benchPassword = "correct horse battery staple"
 export const benchSource = "server://243b471948ace337a8f92f129ec97d1902fcb1df"
 
 /** The same header set PlexConfig.make computes from {@link identity}. */
-const identityHeaders: Record<string, string> = {
+export const identityHeaders: Record<string, string> = {
   accept: "application/json",
   "x-plex-client-identifier": identity.clientIdentifier,
   "x-plex-product": identity.product,

@@ -3,9 +3,11 @@
  * a hand-written raw-fetch baseline (bench/baseline.ts), in the same run, on loopback only.
  *
  * - per-call CPU (sequential and 64 in flight), latency (one in flight), throughput (64 in flight):
- *   one child process runs all three variants interleaved A B C, C B A, … in rounds, so machine drift
- *   hits all of them alike; ratios are the median of per-round ratios;
- * - heap and RSS after 10,000 calls (4,000 quick), and heap growth 1k → 10k: one fresh child per variant;
+ *   one child process runs raw fetch, and on each transport the leanest Effect call (`min-*`) and the
+ *   SDK (`sdk-*`), interleaved A B C D E, E D C B A, … in rounds, so machine drift hits all of them
+ *   alike; ratios are the median of per-round ratios;
+ * - heap and RSS after 10,000 calls (4,000 quick), and heap growth 1k → 10k: one fresh child for raw
+ *   and each SDK variant;
  * - cold start (import + first call) in fresh processes: src under tsx, a fresh tsc build of src
  *   (what users run unbundled), and an esbuild bundle;
  * - bundle size: bench/bundle-entry.ts, esbuild --bundle --minify, then gzip;
@@ -16,22 +18,18 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
 import type * as Sdk from "effect-plex"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync
-} from "node:fs"
-import { cpus, loadavg, tmpdir } from "node:os"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
@@ -41,6 +39,7 @@ import {
   benchSource,
   benchToken,
   identity,
+  identityHeaders,
   makeBaseline,
   type Operation,
   operations
@@ -51,9 +50,10 @@ const self = fileURLToPath(import.meta.url)
 const args = process.argv.slice(2)
 const quick = process.env.BENCH_QUICK === "1" || args.includes("--quick")
 
-const variants = ["raw", "sdk-undici", "sdk-fetch"] as const
+const variants = ["raw", "min-undici", "sdk-undici", "min-fetch", "sdk-fetch"] as const
 type Variant = (typeof variants)[number]
 const sdkVariants = ["sdk-undici", "sdk-fetch"] as const
+const memoryVariants = ["raw", ...sdkVariants] as const
 
 const settings = quick ?
   { rounds: 3, seqCalls: 60, parCalls: 200, warmup: 100, memoryCalls: 4000, coldRuns: 2, profileCalls: 1500 } :
@@ -127,7 +127,15 @@ const makeRawDriver = (origin: string): Driver => {
  * The SDK as users run it: the fresh tsc build, not `src/` through tsx (whose keep-names helpers add
  * a call per function created).
  */
-const loadSdk = (distIndex: string): Promise<typeof Sdk> => import(distIndex)
+const loadSdk = async (distIndex: string): Promise<typeof Sdk> => {
+  const sdk: typeof Sdk = await import(distIndex)
+  // The SDK must share this process's effect: two copies would measure a setup no user has.
+  const ours = Object.getPrototypeOf(Effect.flatMap(Effect.void, () => Effect.void))
+  if (Object.getPrototypeOf(sdk.PlexPolicy.withPolicy(Effect.void, {})) !== ours) {
+    throw new Error(`${distIndex} loaded a second copy of effect`)
+  }
+  return sdk
+}
 
 const sdkLayer = (
   { Authentication, PlexConfig, PlexToken }: typeof Sdk,
@@ -142,6 +150,47 @@ const sdkLayer = (
     ))
   )
 
+/** A driver for an Effect program per operation, run on `runtime`: the SDK or the lean call. */
+const effectDriver = <R>(
+  name: Variant,
+  runtime: ManagedRuntime.ManagedRuntime<R, unknown>,
+  calls: Record<Operation, () => Effect.Effect<unknown, unknown, R>>,
+  describe: (value: Record<string, any>) => string
+): Driver => ({
+  name,
+  seq: (op, n, latencies) =>
+    runtime.runPromise(Effect.gen(function*() {
+      const call = calls[op]
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now()
+        yield* call()
+        latencies.push(performance.now() - t0)
+      }
+    })),
+  // The same shape as the raw driver's: `concurrency` workers, each making calls until `n` have
+  // started. (`Effect.forEach` with a concurrency forks a fiber per item, which would charge the
+  // Effect side for 800 fibers the raw side has no counterpart for.)
+  par: (op, n, concurrency) => {
+    let started = 0
+    const worker = Effect.whileLoop({
+      while: () => started < n,
+      body: () => {
+        started++
+        return calls[op]()
+      },
+      step: () => {}
+    })
+    return runtime.runPromise(
+      Effect.all(Array.from({ length: Math.min(concurrency, n) }, () => worker), {
+        concurrency: "unbounded",
+        discard: true
+      })
+    )
+  },
+  probe: async (op) => describe((await runtime.runPromise(calls[op]())) as Record<string, any>),
+  close: () => runtime.dispose()
+})
+
 const makeSdkDriver = async (
   sdk: typeof Sdk,
   variant: "sdk-undici" | "sdk-fetch",
@@ -150,49 +199,65 @@ const makeSdkDriver = async (
   const runtime = ManagedRuntime.make(sdkLayer(sdk, variant, origin))
   const auth = await runtime.runPromise(sdk.Authentication.Authentication)
   // What a user writes: the service's methods, called afresh each time.
-  const calls: Record<Operation, () => Effect.Effect<unknown, unknown>> = {
+  return effectDriver(variant, runtime, {
     getTokenDetails: () => auth.getTokenDetails(),
     postUsersSignInData: () => auth.postUsersSignInData({ login: benchLogin, password: benchPassword }),
     getTransientToken: () => auth.getTransientToken(),
     getSourceConnectionInformation: () => auth.getSourceConnectionInformation({ source: benchSource })
-  }
-  return {
-    name: variant,
-    seq: (op, n, latencies) =>
-      runtime.runPromise(Effect.gen(function*() {
-        const call = calls[op]
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now()
-          yield* call()
-          latencies.push(performance.now() - t0)
-        }
-      })),
-    // The same shape as the raw driver's: `concurrency` workers, each making calls until `n` have
-    // started. (`Effect.forEach` with a concurrency forks a fiber per item, which would charge the
-    // SDK for 800 fibers the raw side has no counterpart for.)
-    par: (op, n, concurrency) => {
-      let started = 0
-      const worker = Effect.whileLoop({
-        while: () => started < n,
-        body: () => {
-          started++
-          return calls[op]()
-        },
-        step: () => {}
-      })
-      return runtime.runPromise(
-        Effect.all(Array.from({ length: Math.min(concurrency, n) }, () => worker), {
-          concurrency: "unbounded",
-          discard: true
-        })
+  }, (value) => String(value.username ?? (value.token ? "transient-token" : value.device?.name)))
+}
+
+/**
+ * The leanest Effect call on the same transport, the floor under any Effect SDK: execute, status
+ * check, decode the body into the SDK's own models. No validation, retries, timeouts, spans (the
+ * platform's is off, as in the SDK), body cap, redirect handling or secret scrubbing.
+ */
+const makeMinDriver = async (
+  { Models }: typeof Sdk,
+  variant: "min-undici" | "min-fetch",
+  origin: string
+): Promise<Driver> => {
+  const runtime = ManagedRuntime.make(variant === "min-fetch" ? FetchHttpClient.layer : NodeHttpClient.layerUndici)
+  const client = (await runtime.runPromise(HttpClient.HttpClient)).pipe(HttpClient.withTracerDisabledWhen(() => true))
+  const headers = { ...identityHeaders, "x-plex-token": benchToken }
+  const decodeAs =
+    <A, I>(schema: Schema.Schema<A, I>, status: number) => (response: HttpClientResponse.HttpClientResponse) =>
+      response.status === status
+        ? HttpClientResponse.schemaBodyJson(schema)(response)
+        : Effect.fail(new Error(`HTTP ${response.status}`))
+  const user = decodeAs(Models.PlexUser, 200)
+  const signedIn = decodeAs(Models.PlexUser, 201)
+  const transient = decodeAs(
+    Schema.Struct({ MediaContainer: Schema.Struct({ token: Models.TransientToken.fields.token }) }),
+    200
+  )
+  const source = decodeAs(Schema.Struct({ MediaContainer: Schema.Struct({ Device: Models.SourceDevice }) }), 200)
+  return effectDriver(variant, runtime, {
+    getTokenDetails: () => Effect.flatMap(client.get(`${origin}/api/v2/user`, { headers }), user),
+    postUsersSignInData: () =>
+      Effect.flatMap(
+        client.post(`${origin}/api/v2/users/signin`, {
+          headers: identityHeaders,
+          body: HttpBody.urlParams(
+            UrlParams.fromInput({ login: benchLogin, password: benchPassword, rememberMe: "false" })
+          )
+        }),
+        signedIn
+      ),
+    getTransientToken: () =>
+      Effect.flatMap(
+        client.get(`${origin}/security/token`, { headers, urlParams: { type: "delegation", scope: "all" } }),
+        transient
+      ),
+    getSourceConnectionInformation: () =>
+      Effect.flatMap(
+        client.get(`${origin}/security/resources`, { headers, urlParams: { source: benchSource } }),
+        source
       )
-    },
-    probe: async (op) => {
-      const value = (await runtime.runPromise(calls[op]())) as Record<string, any>
-      return String(value.username ?? (value.token ? "transient-token" : value.device?.name))
-    },
-    close: () => runtime.dispose()
-  }
+  }, (value) =>
+    String(
+      value.username ?? (value.MediaContainer?.token ? "transient-token" : value.MediaContainer?.Device?.name)
+    ))
 }
 
 // --- child: interleaved CPU / latency / throughput ------------------------------------------------
@@ -207,7 +272,8 @@ interface OpResult {
   readonly p99: Record<Variant, number>
 }
 
-const perVariant = <A>(f: () => A): Record<Variant, A> => ({ raw: f(), "sdk-undici": f(), "sdk-fetch": f() })
+const perVariant = <A>(f: () => A): Record<Variant, A> =>
+  Object.fromEntries(variants.map((v) => [v, f()])) as Record<Variant, A>
 
 // OPS_ONLY=<operation> warms up and measures that operation alone (one call site shape in the
 // runner instead of four); OPS_REVERSE=1 measures in reverse order. Both are for checking ratios.
@@ -217,7 +283,9 @@ const interleaved = async (origin: string, distIndex: string): Promise<Array<OpR
   const sdk = await loadSdk(distIndex)
   const drivers = [
     makeRawDriver(origin),
+    await makeMinDriver(sdk, "min-undici", origin),
     await makeSdkDriver(sdk, "sdk-undici", origin),
+    await makeMinDriver(sdk, "min-fetch", origin),
     await makeSdkDriver(sdk, "sdk-fetch", origin)
   ]
   for (const op of operations) {
@@ -287,7 +355,11 @@ const settle = (): NodeJS.MemoryUsage => {
   return process.memoryUsage()
 }
 
-const memory = async (variant: Variant, origin: string, distIndex: string): Promise<MemoryResult> => {
+const memory = async (
+  variant: (typeof memoryVariants)[number],
+  origin: string,
+  distIndex: string
+): Promise<MemoryResult> => {
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") throw new Error("memory needs --expose-gc")
   const driver = variant === "raw"
     ? makeRawDriver(origin)
@@ -399,9 +471,14 @@ interface Builds {
 
 const makeBuilds = async (): Promise<Builds> => {
   const esbuild = await import("esbuild")
-  const dir = mkdtempSync(join(tmpdir(), "effect-plex-bench-"))
   // A private build, so a concurrent `npm run build` (which empties dist/) cannot race this run;
-  // it is the same tsc output users install.
+  // it is the same tsc output users install. It lives under the project's node_modules so that its
+  // bare imports find the project's packages by walking up: through a symlinked node_modules, tsx's
+  // resolver loads a second copy of effect, and the SDK then runs on one copy's runtime with the
+  // other's code (about 0.4× raw slower; `loadSdk` refuses to measure that).
+  const cache = join(root, "node_modules/.cache")
+  mkdirSync(cache, { recursive: true })
+  const dir = mkdtempSync(join(cache, "effect-plex-bench-"))
   execFileSync(process.execPath, [
     join(root, "node_modules/typescript/bin/tsc"),
     "-p",
@@ -409,8 +486,6 @@ const makeBuilds = async (): Promise<Builds> => {
     "--outDir",
     join(dir, "dist")
   ], { cwd: root, stdio: "inherit" })
-  // Bare imports from the temp dir resolve through this link to the project's node_modules.
-  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir")
   const coldStartJs = join(dir, "cold-start.mjs")
   await esbuild.build({
     entryPoints: [join(root, "bench/cold-start.ts")],
@@ -779,7 +854,9 @@ const report = (
   push("|---|---|--:|--:|--:|--:|:-:|--:|--:|:-:|--:|--:|--:|")
   for (const r of ops) {
     for (const v of variants) {
-      const sdk = v !== "raw"
+      // Targets apply to the SDK; the lean call's ratios are shown for scale.
+      const sdk = v.startsWith("sdk")
+      const shown = v !== "raw"
       const seqRatio = perRoundRatio(r.seqCpu[v], r.seqCpu.raw)
       const parRatio = perRoundRatio(r.parCpu[v], r.parCpu.raw)
       const rateRatio = perRoundRatio(r.parRate[v], r.parRate.raw)
@@ -788,11 +865,11 @@ const report = (
         : ""
       const rateTarget = sdk ? `≥ ${targets.throughput[v]}× ${mark(rateRatio >= targets.throughput[v])}` : ""
       push(
-        `| ${r.op} | ${v} | ${fmt(median(r.seqCpu[v]), 0)} | ${sdk ? ratio(seqRatio) : ""} | ${
+        `| ${r.op} | ${v} | ${fmt(median(r.seqCpu[v]), 0)} | ${shown ? ratio(seqRatio) : ""} | ${
           fmt(median(r.parCpu[v]), 0)
-        } | ${sdk ? ratio(parRatio) : ""} | ${cpuTarget} | ${fmt(median(r.parRate[v]), 0)} | ${
-          sdk ? ratio(rateRatio) : ""
-        } | ${rateTarget} | ${fmt(r.p50[v], 3)} | ${fmt(r.p99[v], 3)} | ${sdk ? ratio(r.p50[v] / r.p50.raw) : ""} |`
+        } | ${shown ? ratio(parRatio) : ""} | ${cpuTarget} | ${fmt(median(r.parRate[v]), 0)} | ${
+          shown ? ratio(rateRatio) : ""
+        } | ${rateTarget} | ${fmt(r.p50[v], 3)} | ${fmt(r.p99[v], 3)} | ${shown ? ratio(r.p50[v] / r.p50.raw) : ""} |`
       )
     }
   }
@@ -932,7 +1009,7 @@ const main = async (): Promise<void> => {
     const distIndex = builds.distIndex
     // Heap and RSS do not depend on CPU contention, so the three fresh processes run at once.
     const mem = await Promise.all(
-      variants.map((v) => runChild<MemoryResult>(["memory", v, server.origin, distIndex], 300_000))
+      memoryVariants.map((v) => runChild<MemoryResult>(["memory", v, server.origin, distIndex], 300_000))
     )
     log("cold start")
     const cold = await coldStart(server.origin, builds)
@@ -959,7 +1036,7 @@ const child = async (childArgs: ReadonlyArray<string>): Promise<unknown> => {
     case "interleaved":
       return interleaved(rest[0], rest[1])
     case "memory":
-      return memory(rest[0] as Variant, rest[1], rest[2])
+      return memory(rest[0] as (typeof memoryVariants)[number], rest[1], rest[2])
     default:
       throw new Error(`unknown child mode ${mode}`)
   }
