@@ -33,6 +33,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import { untilAborted } from "../internal/abort.js"
 import * as Bytes from "../internal/bytes.js"
 import * as PlexConfig from "../PlexConfig.js"
 
@@ -1534,31 +1535,6 @@ const webBody = (
   }
 }
 
-/**
- * Ends when `signal` aborts, as a real transport's request does: the SDK times attempts out on the
- * live clock by aborting them, and the platform aborts the requests of interrupted fibers.
- */
-const aborted = (
-  request: HttpClientRequest.HttpClientRequest,
-  signal: AbortSignal
-): Effect.Effect<never, HttpClientError.RequestError> =>
-  Effect.async((resume) => {
-    const onAbort = () =>
-      resume(
-        Effect.fail(
-          new HttpClientError.RequestError({
-            request,
-            reason: "Transport",
-            cause: signal.reason,
-            description: "the request was aborted"
-          })
-        )
-      )
-    if (signal.aborted) onAbort()
-    else signal.addEventListener("abort", onAbort, { once: true })
-    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
-  })
-
 const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal) => {
     if (url.origin !== inProcessOrigin) {
@@ -1587,7 +1563,7 @@ const makeInProcessClient = (raw: HttpApp.Default): HttpClient.HttpClient =>
       // Raced against the signal: a delayed answer (delayNext) ends when the request is aborted.
       const response = yield* Effect.raceFirst(
         Effect.provideService(raw, HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(webRequest)),
-        aborted(request, signal)
+        untilAborted(request, signal)
       )
       if (response === droppedConnection) {
         return yield* new HttpClientError.RequestError({

@@ -14,7 +14,7 @@ import type { Context, Option } from "effect"
 import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Logger, Redacted, Tracer } from "effect"
 import { inspect } from "node:util"
 import { Authentication, PlexError, PlexPolicy } from "../../src/index.js"
-import { hangUntilAborted } from "../unit/helpers.js"
+import { untilAborted } from "../../src/internal/abort.js"
 import { filler, findSecret, fixtureJson, harness, secret, webResponse } from "./arbitraries.js"
 
 // --- capture ------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ const respond = (
         })
       ))
     case "timeout":
-      return hangUntilAborted(request, signal)
+      return untilAborted(request, signal)
     case "invalid request":
       return Effect.dieMessage("invalid requests must never be sent")
     case "invalid URL error":

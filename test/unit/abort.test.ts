@@ -9,7 +9,8 @@ import type { HttpClientError, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Fiber, FiberRef, Layer, Option, Scope, Tracer } from "effect"
 import { Authentication, PlexConfig, PlexError, PlexPolicy, PlexToken } from "../../src/index.js"
-import { baseConfig, expectFailure, hangUntilAborted } from "./helpers.js"
+import { untilAborted } from "../../src/internal/abort.js"
+import { baseConfig, expectFailure } from "./helpers.js"
 
 type Answer = "hang" | "ok"
 
@@ -21,7 +22,7 @@ const signalClient = (script: ReadonlyArray<Answer>) => {
       signals.push(signal)
       const answer = script[Math.min(signals.length - 1, script.length - 1)]
       return answer === "hang"
-        ? hangUntilAborted(request as HttpClientRequest.HttpClientRequest, signal)
+        ? untilAborted(request as HttpClientRequest.HttpClientRequest, signal)
         : Effect.succeed(HttpClientResponse.fromWeb(
           request,
           new Response(JSON.stringify({ MediaContainer: { token: "transient-1" } }), {

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import { readFileSync } from "node:fs"
 import * as Authentication from "../../src/Authentication.js"
+import { untilAborted } from "../../src/internal/abort.js"
 import * as PlexConfig from "../../src/PlexConfig.js"
 import * as PlexToken from "../../src/PlexToken.js"
 
@@ -158,23 +159,6 @@ const toResponse = (
 
 // --- the client -------------------------------------------------------------------------------
 
-/**
- * A request that never gets an answer, as a real transport sees it: it ends only when its
- * `AbortSignal` fires (how the SDK times out an attempt on the live clock, and how the platform
- * cancels an interrupted request), with the transport error fetch and undici give.
- */
-export const hangUntilAborted = (
-  request: HttpClientRequest.HttpClientRequest,
-  signal: AbortSignal
-): Effect.Effect<never, HttpClientError.RequestError> =>
-  Effect.async((resume) => {
-    const onAbort = () =>
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener("abort", onAbort, { once: true })
-    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
-  })
-
 /** A recording client; `requests` is live (it grows as requests are sent). */
 export interface TestClient {
   readonly client: HttpClient.HttpClient
@@ -213,7 +197,7 @@ export const makeTestClient = (script: Script = reply.json(200, {})): TestClient
       const answer = next(recorded)
       switch (answer._tag) {
         case "Never":
-          return hangUntilAborted(request, signal)
+          return untilAborted(request, signal)
         case "TransportError":
           return Effect.fail(
             new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error(answer.message) })
