@@ -12,8 +12,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import { endpoints } from "./internal/authentication.js"
-import { redacted } from "./internal/lenient.js"
 import * as Request from "./internal/request.js"
+import { redacted } from "./internal/secrets.js"
 import type { PlexUser, SourceConnectionInformation, TransientToken } from "./Models.js"
 import { SignInRequest } from "./Models.js"
 import type * as PlexConfig from "./PlexConfig.js"
@@ -124,7 +124,7 @@ export class Authentication extends Context.Tag("effect-plex/Authentication")<Au
  * @category constructors
  */
 export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken> =
-  Effect.map(Request.makeRunner, (run) => {
+  Effect.map(Request.makeTokenRunner, (run) => {
     const getTransientToken = run(endpoints.getTransientToken)
     const getTokenDetails = run(endpoints.getTokenDetails)
     const signIn = run(endpoints.postUsersSignInData)

@@ -1,42 +1,57 @@
 /**
- * The data the SDK decodes and sends, as `Schema.Class`es. Decoding is lenient where real Plex data
- * differ from the spec: unknown fields are ignored, fields real payloads omit are optional, flags
- * accept booleans or 0/1, numbers accept numeric strings, single children may be an object or an
- * array. Every token-like value (`authToken`, transient tokens, `accessToken`, service tokens and
- * secrets) decodes as `Redacted`, so it cannot leak through logs or `JSON.stringify`.
+ * The data the SDK decodes and sends, as `Schema.Class`es.
+ *
+ * Decoding is lenient where real Plex data differ from the spec, under one rule: a model fails only
+ * when a field it cannot do without is absent or unreadable. Every other field is tolerant: flags
+ * accept booleans, 0/1 and "0"/"1"; numbers accept numeric strings; dates accept epoch seconds, ISO
+ * strings and "YYYY-MM-DD HH:MM:SS UTC"; single children may be an object or an array; and a value
+ * of the wrong type (the spec's own `/user` example sends `"entitlements": "[]"`) is **dropped**:
+ * the field is absent (a list loses only the unreadable element), the rest of the model decodes as
+ * usual, and the operation's span records how many values were dropped and where
+ * (`plex.decode.dropped`, `plex.decode.dropped_fields`: paths only, never values).
+ *
+ * Fields each model cannot do without:
+ *
+ * - `PlexUser`: `id` and `uuid` (they identify the account), `authToken` (the operations that return
+ *   a user exist to return it), and a name: `username` or `title`, at least one non-empty (managed
+ *   users have an empty `username`; the other one is then `""`). `email` is `""` when plex.tv sent
+ *   none (managed users) or an unreadable one.
+ * - `TransientToken`: `token`.
+ * - `SourceDevice`: `name`, `clientIdentifier`; `SourceConnection`: `protocol`, `address`, `port`,
+ *   `uri` (without them there is nothing to connect to; a connection lacking one is dropped from
+ *   its device's list).
+ *
+ * Every token-like value (`authToken`, transient tokens, `accessToken`, service tokens and secrets)
+ * decodes as `Redacted`, so it cannot leak through logs or `JSON.stringify`.
+ * `Schema.decodeUnknown(PlexUser)` applies the same rule; the operations use an equivalent
+ * single-pass decoder that also counts what it dropped.
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import {
-  Flag,
-  Id,
-  NullableFlag,
-  NullableNum,
-  NullableSecret,
-  NullableText,
-  Num,
-  OneOrFirst,
-  OneOrMany,
-  PlexDate,
-  Secret
-} from "./internal/lenient.js"
+import * as M from "./internal/model.js"
 
-// Nested parts of the user are plain structs: a class instance per service entry (20 in a real
-// account) cost more than decoding the rest of the user.
-// JSON never carries `undefined`: a field is present with a value or absent. `exact` keeps
-// `undefined` out of each field's schema, which would otherwise make every field a union.
-const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+// --- user ---------------------------------------------------------------------------------------
 
 // The fields real `subscriptions[]` items share with `pastSubscriptions[]` items.
 const billingPeriodFields = {
-  id: optional(Id),
-  mode: optional(NullableText),
-  type: optional(NullableText),
-  state: optional(NullableText),
-  renewsAt: optional(PlexDate),
-  endsAt: optional(PlexDate)
+  id: M.optional(M.id),
+  mode: M.optional(M.nullableText),
+  type: M.optional(M.nullableText),
+  state: M.optional(M.nullableText),
+  renewsAt: M.optional(M.date),
+  endsAt: M.optional(M.date)
 }
+
+const subscription = M.struct({
+  active: M.optional(M.flag),
+  subscribedAt: M.optional(M.date),
+  status: M.optional(M.nullableText),
+  paymentService: M.optional(M.nullableText),
+  plan: M.optional(M.nullableText),
+  features: M.optional(M.textList),
+  ...billingPeriodFields
+})
 
 /**
  * An entry of `subscription` / `subscriptions[]`. Real `subscriptions[]` items have a different shape
@@ -46,15 +61,7 @@ const billingPeriodFields = {
  * @since 0.1.0
  * @category models
  */
-export const Subscription = Schema.Struct({
-  active: optional(Flag),
-  subscribedAt: optional(PlexDate),
-  status: optional(NullableText),
-  paymentService: optional(NullableText),
-  plan: optional(NullableText),
-  features: optional(Schema.Array(Schema.String)),
-  ...billingPeriodFields
-})
+export const Subscription: Schema.Schema<Subscription, unknown> = M.schemaOf(subscription)
 
 /**
  * The decoded type of {@link Subscription}.
@@ -62,7 +69,19 @@ export const Subscription = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export type Subscription = typeof Subscription.Type
+export type Subscription = typeof subscription.type.Type
+
+const pastSubscription = M.struct({
+  ...billingPeriodFields,
+  canceled: M.optional(M.flag),
+  gracePeriod: M.optional(M.flag),
+  onHold: M.optional(M.flag),
+  canReactivate: M.optional(M.flag),
+  canUpgrade: M.optional(M.flag),
+  canDowngrade: M.optional(M.flag),
+  canConvert: M.optional(M.flag),
+  transfer: M.optional(M.nullableText)
+})
 
 /**
  * An item of `pastSubscriptions[]` (sign-in responses and `/user`).
@@ -70,17 +89,7 @@ export type Subscription = typeof Subscription.Type
  * @since 0.1.0
  * @category models
  */
-export const PastSubscription = Schema.Struct({
-  ...billingPeriodFields,
-  canceled: optional(Flag),
-  gracePeriod: optional(Flag),
-  onHold: optional(Flag),
-  canReactivate: optional(Flag),
-  canUpgrade: optional(Flag),
-  canDowngrade: optional(Flag),
-  canConvert: optional(Flag),
-  transfer: optional(NullableText)
-})
+export const PastSubscription: Schema.Schema<PastSubscription, unknown> = M.schemaOf(pastSubscription)
 
 /**
  * The decoded type of {@link PastSubscription}.
@@ -88,7 +97,22 @@ export const PastSubscription = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export type PastSubscription = typeof PastSubscription.Type
+export type PastSubscription = typeof pastSubscription.type.Type
+
+const userProfile = M.struct({
+  autoSelectAudio: M.optional(M.flag),
+  defaultAudioLanguage: M.optional(M.nullableText),
+  defaultAudioAccessibility: M.optional(M.nullableNum),
+  defaultAudioLanguages: M.optional(M.nullable(M.textList)),
+  defaultSubtitleLanguage: M.optional(M.nullableText),
+  defaultSubtitleLanguages: M.optional(M.nullable(M.textList)),
+  autoSelectSubtitle: M.optional(M.nullableNum),
+  defaultSubtitleAccessibility: M.optional(M.nullableNum),
+  defaultSubtitleForced: M.optional(M.nullableNum),
+  watchedIndicator: M.optional(M.nullableNum),
+  mediaReviewsVisibility: M.optional(M.nullableNum),
+  mediaReviewsLanguages: M.optional(M.nullable(M.textList))
+})
 
 /**
  * The user's playback profile. The spec's enums run 0..3; older accounts omit several fields.
@@ -96,20 +120,7 @@ export type PastSubscription = typeof PastSubscription.Type
  * @since 0.1.0
  * @category models
  */
-export const UserProfile = Schema.Struct({
-  autoSelectAudio: optional(Flag),
-  defaultAudioLanguage: optional(NullableText),
-  defaultAudioAccessibility: optional(NullableNum),
-  defaultAudioLanguages: optional(Schema.NullOr(Schema.Array(Schema.String))),
-  defaultSubtitleLanguage: optional(NullableText),
-  defaultSubtitleLanguages: optional(Schema.NullOr(Schema.Array(Schema.String))),
-  autoSelectSubtitle: optional(NullableNum),
-  defaultSubtitleAccessibility: optional(NullableNum),
-  defaultSubtitleForced: optional(NullableNum),
-  watchedIndicator: optional(NullableNum),
-  mediaReviewsVisibility: optional(NullableNum),
-  mediaReviewsLanguages: optional(Schema.NullOr(Schema.Array(Schema.String)))
-})
+export const UserProfile: Schema.Schema<UserProfile, unknown> = M.schemaOf(userProfile)
 
 /**
  * The decoded type of {@link UserProfile}.
@@ -117,21 +128,24 @@ export const UserProfile = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export type UserProfile = typeof UserProfile.Type
+export type UserProfile = typeof userProfile.type.Type
+
+const userService = M.struct({
+  identifier: M.required(M.text),
+  endpoint: M.required(M.text),
+  token: M.optional(M.nullableSecret),
+  secret: M.optional(M.nullableSecret),
+  status: M.optional(M.nullableText)
+})
 
 /**
- * A third-party service entry of the user (`services[]`). Real data often omit `token` and `secret`.
+ * A third-party service entry of the user (`services[]`). Real data often omit `token` and `secret`;
+ * an entry without `identifier` or `endpoint` is dropped from the list.
  *
  * @since 0.1.0
  * @category models
  */
-export const UserService = Schema.Struct({
-  identifier: Schema.String,
-  endpoint: Schema.String,
-  token: optional(NullableSecret),
-  secret: optional(NullableSecret),
-  status: optional(NullableText)
-})
+export const UserService: Schema.Schema<UserService, unknown> = M.schemaOf(userService)
 
 /**
  * The decoded type of {@link UserService}.
@@ -139,62 +153,73 @@ export const UserService = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export type UserService = typeof UserService.Type
+export type UserService = typeof userService.type.Type
+
+const userFields = {
+  id: M.required(M.num),
+  uuid: M.required(M.text),
+  username: M.withDefault(M.text, () => ""),
+  title: M.withDefault(M.text, () => ""),
+  email: M.withDefault(M.text, () => ""),
+  authToken: M.required(M.secret),
+  friendlyName: M.optional(M.text),
+  locale: M.optional(M.nullableText),
+  confirmed: M.optional(M.flag),
+  joinedAt: M.optional(M.date),
+  emailOnlyAuth: M.optional(M.flag),
+  hasPassword: M.optional(M.flag),
+  protected: M.optional(M.flag),
+  thumb: M.optional(M.text),
+  mailingListStatus: M.optional(M.nullableText),
+  mailingListActive: M.optional(M.flag),
+  scrobbleTypes: M.optional(M.text),
+  country: M.optional(M.nullableText),
+  subscription: M.optional(subscription),
+  subscriptionDescription: M.optional(M.nullableText),
+  subscriptions: M.optional(M.list(subscription)),
+  pastSubscriptions: M.optional(M.list(pastSubscription)),
+  trials: M.optional(M.list(M.unknown)),
+  restricted: M.optional(M.flag),
+  anonymous: M.optional(M.nullableFlag),
+  home: M.optional(M.flag),
+  guest: M.optional(M.flag),
+  homeSize: M.optional(M.num),
+  homeAdmin: M.optional(M.flag),
+  maxHomeSize: M.optional(M.num),
+  rememberExpiresAt: M.optional(M.date),
+  profile: M.optional(M.oneOrFirst(userProfile)),
+  entitlements: M.optional(M.textList),
+  roles: M.optional(M.textList),
+  services: M.optional(M.list(userService)),
+  adsConsent: M.optional(M.nullableFlag),
+  adsConsentSetAt: M.optional(M.date),
+  adsConsentReminderAt: M.optional(M.date),
+  experimentalFeatures: M.optional(M.flag),
+  twoFactorEnabled: M.optional(M.flag),
+  backupCodesCreated: M.optional(M.flag),
+  attributionPartner: M.optional(M.nullableText),
+  restrictionProfile: M.optional(M.nullableText),
+  /** The hashed Plex Home PIN (deprecated by Plex); redacted all the same. */
+  pin: M.optional(M.secret)
+}
+
+const hasName = (user: { readonly username: string; readonly title: string }): string | undefined =>
+  user.username === "" && user.title === "" ? "neither \"username\" nor \"title\" holds a name" : undefined
 
 /**
- * The plex.tv user account, from `GET /user` and sign-in. `authToken` is the account token, as
- * `Redacted`: read it with `Redacted.value` only where you send or store it.
+ * The plex.tv user account, from `GET /user`, sign-in and a home-user switch. `authToken` is the
+ * account token, as `Redacted`: read it with `Redacted.value` only where you send or store it.
  *
  * @since 0.1.0
  * @category models
  */
-export class PlexUser extends Schema.Class<PlexUser>("PlexUser")({
-  id: Num,
-  uuid: Schema.String,
-  username: Schema.String,
-  title: Schema.String,
-  email: Schema.String,
-  authToken: Secret,
-  friendlyName: optional(Schema.String),
-  locale: optional(NullableText),
-  confirmed: optional(Flag),
-  joinedAt: optional(PlexDate),
-  emailOnlyAuth: optional(Flag),
-  hasPassword: optional(Flag),
-  protected: optional(Flag),
-  thumb: optional(Schema.String),
-  mailingListStatus: optional(NullableText),
-  mailingListActive: optional(Flag),
-  scrobbleTypes: optional(Schema.String),
-  country: optional(NullableText),
-  subscription: optional(Subscription),
-  subscriptionDescription: optional(NullableText),
-  subscriptions: optional(Schema.Array(Subscription)),
-  pastSubscriptions: optional(Schema.Array(PastSubscription)),
-  trials: optional(Schema.Array(Schema.Unknown)),
-  restricted: optional(Flag),
-  anonymous: optional(NullableFlag),
-  home: optional(Flag),
-  guest: optional(Flag),
-  homeSize: optional(Num),
-  homeAdmin: optional(Flag),
-  maxHomeSize: optional(Num),
-  rememberExpiresAt: optional(PlexDate),
-  profile: optional(OneOrFirst(UserProfile)),
-  entitlements: optional(Schema.Array(Schema.String)),
-  roles: optional(Schema.Array(Schema.String)),
-  services: optional(Schema.Array(UserService)),
-  adsConsent: optional(NullableFlag),
-  adsConsentSetAt: optional(PlexDate),
-  adsConsentReminderAt: optional(PlexDate),
-  experimentalFeatures: optional(Flag),
-  twoFactorEnabled: optional(Flag),
-  backupCodesCreated: optional(Flag),
-  attributionPartner: optional(NullableText),
-  restrictionProfile: optional(NullableText),
-  /** The hashed Plex Home PIN (deprecated by Plex); redacted all the same. */
-  pin: optional(Secret)
-}) {}
+export class PlexUser extends Schema.Class<PlexUser>("PlexUser")(
+  Schema.Struct(M.schemaFields(userFields)).pipe(Schema.filter((user) => hasName(user) ?? true))
+) {}
+
+// --- PMS ----------------------------------------------------------------------------------------
+
+const transientTokenFields = { token: M.required(M.secret) }
 
 /**
  * A transient PMS token (`transient-<uuid>`): the caller's access level, valid up to 48 hours,
@@ -203,9 +228,18 @@ export class PlexUser extends Schema.Class<PlexUser>("PlexUser")({
  * @since 0.1.0
  * @category models
  */
-export class TransientToken extends Schema.Class<TransientToken>("TransientToken")({
-  token: Secret
-}) {}
+export class TransientToken extends Schema.Class<TransientToken>("TransientToken")(
+  M.schemaFields(transientTokenFields)
+) {}
+
+const connectionFields = {
+  protocol: M.required(M.text),
+  address: M.required(M.text),
+  port: M.required(M.num),
+  uri: M.required(M.text),
+  local: M.withDefault(M.flag, () => false),
+  relay: M.withDefault(M.flag, () => false)
+}
 
 /**
  * One way to reach a source: prefer `local`, use `relay` only as a last resort.
@@ -213,14 +247,18 @@ export class TransientToken extends Schema.Class<TransientToken>("TransientToken
  * @since 0.1.0
  * @category models
  */
-export class SourceConnection extends Schema.Class<SourceConnection>("SourceConnection")({
-  protocol: Schema.String,
-  address: Schema.String,
-  port: Num,
-  uri: Schema.String,
-  local: Schema.optionalWith(Flag, { default: () => false }),
-  relay: Schema.optionalWith(Flag, { default: () => false })
-}) {}
+export class SourceConnection extends Schema.Class<SourceConnection>("SourceConnection")(
+  M.schemaFields(connectionFields)
+) {}
+
+const connection = M.classOf(connectionFields, (props) => new SourceConnection(props, true))
+
+const deviceFields = {
+  name: M.required(M.text),
+  clientIdentifier: M.required(M.text),
+  accessToken: M.optional(M.secret),
+  connections: M.withDefault(M.list(connection), () => [], "Connection")
+}
 
 /**
  * The source's device: its name, identifier, a transient `accessToken` for it, and its connections.
@@ -228,14 +266,11 @@ export class SourceConnection extends Schema.Class<SourceConnection>("SourceConn
  * @since 0.1.0
  * @category models
  */
-export class SourceDevice extends Schema.Class<SourceDevice>("SourceDevice")({
-  name: Schema.String,
-  clientIdentifier: Schema.String,
-  accessToken: optional(Secret),
-  connections: Schema.optionalWith(OneOrMany(SourceConnection), { default: () => [] }).pipe(
-    Schema.fromKey("Connection")
-  )
-}) {}
+export class SourceDevice extends Schema.Class<SourceDevice>("SourceDevice")(M.schemaFields(deviceFields)) {}
+
+const device = M.classOf(deviceFields, (props) => new SourceDevice(props, true))
+
+const sourceFields = { devices: M.required(M.nonEmptyList(device), "Device") }
 
 /**
  * What `getSourceConnectionInformation` returns. PMS JSON may render `Device` as an object or an
@@ -245,15 +280,15 @@ export class SourceDevice extends Schema.Class<SourceDevice>("SourceDevice")({
  * @category models
  */
 export class SourceConnectionInformation
-  extends Schema.Class<SourceConnectionInformation>("SourceConnectionInformation")({
-    devices: Schema.NonEmptyArray(SourceDevice)
-  })
+  extends Schema.Class<SourceConnectionInformation>("SourceConnectionInformation")(M.schemaFields(sourceFields))
 {
   /** The first (in practice, only) device. */
   get device(): SourceDevice {
     return this.devices[0]
   }
 }
+
+// --- requests -----------------------------------------------------------------------------------
 
 /**
  * The sign-in form: `login` (username or email), `password`, `rememberMe`, and the two-factor
@@ -264,7 +299,22 @@ export class SourceConnectionInformation
  */
 export class SignInRequest extends Schema.Class<SignInRequest>("SignInRequest")({
   login: Schema.String,
-  password: Secret,
-  rememberMe: optional(Schema.Boolean),
-  verificationCode: optional(Secret)
+  password: Schema.Redacted(Schema.String),
+  rememberMe: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  verificationCode: Schema.optionalWith(Schema.Redacted(Schema.String), { exact: true })
 }) {}
+
+// --- single-pass decoders for the request path -------------------------------------------------
+
+/**
+ * The models as kinds of the internal model builder, for the request path.
+ *
+ * @internal
+ */
+export const kinds = {
+  user: M.classOf(userFields, (props) => new PlexUser(props, true), hasName),
+  transientToken: M.classOf(transientTokenFields, (props) => new TransientToken(props, true)),
+  source: M.classOf(sourceFields, (props) => new SourceConnectionInformation(props, true)),
+  device,
+  connection
+}

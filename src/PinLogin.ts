@@ -3,7 +3,7 @@
  * user to the Plex auth app (or `plex.tv/link` for a short code), then poll the PIN until plex.tv
  * attaches the account token to it. Every operation fails with exactly
  * `PlexBadRequest | PlexUnauthorized | PlexSdkError` and needs nothing once the {@link layer} is built
- * from `HttpClient`, `PlexConfig` and `PlexToken`.
+ * from `HttpClient` and `PlexConfig`.
  *
  * PIN ids and codes are short-lived credentials: whoever polls a PIN id (with the client identifier)
  * receives the token once it is approved, and whoever links a code first decides which account the
@@ -23,16 +23,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { Flag, NullableFlag, NullableNum, NullableText, Num, PlexDate, redacted } from "./internal/lenient.js"
+import * as M from "./internal/model.js"
+import * as Adjust from "./internal/policy.js"
 import * as Request from "./internal/request.js"
+import { redacted } from "./internal/secrets.js"
 import * as PlexConfig from "./PlexConfig.js"
 import * as PlexError from "./PlexError.js"
-import * as PlexPolicy from "./PlexPolicy.js"
-import type * as PlexToken from "./PlexToken.js"
+import * as PlexToken from "./PlexToken.js"
 
 /**
  * Per-call overrides: `serverUrl` replaces the plex.tv API base (`https://plex.tv/api/v2`);
@@ -43,44 +43,54 @@ import type * as PlexToken from "./PlexToken.js"
  */
 export type CallOptions = PlexConfig.CallOptions
 
-// An approved PIN's token. XML renders a missing token as "", JSON as null: both mean "not yet".
-const PinToken: Schema.Schema<Redacted.Redacted<string> | undefined, unknown> = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.UndefinedOr(Schema.RedactedFromSelf(Schema.String)),
-  {
-    strict: true,
-    decode: (u, _, ast) =>
-      u === null || u === undefined || u === ""
-        ? ParseResult.succeed(undefined)
-        : typeof u === "string"
-        ? ParseResult.succeed(Redacted.make(u))
-        : ParseResult.fail(new ParseResult.Type(ast, u, "Expected a token string or null")),
-    encode: (token) => ParseResult.succeed(token === undefined ? null : Redacted.value(token))
+/**
+ * What a PIN id must be, for `createPin` answers and `checkPin` alike: a positive safe integer.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isPinId = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u > 0
+
+const pinId: M.Kind<number> = {
+  ...M.num,
+  read: (u, issues, path) => {
+    const value = M.num.read(u, issues, path)
+    return typeof value === "number" && !isPinId(value) ? M.Invalid : value
   }
-)
+}
+
+// An approved PIN's token. XML renders a missing token as "", JSON as null: both mean "not yet".
+const pinToken: M.Kind<Redacted.Redacted<string>> = {
+  ...M.secret,
+  read: (u, issues, path) => u === null || u === "" ? M.Absent : M.secret.read(u, issues, path)
+}
+
+const pinFields = {
+  id: M.required(pinId),
+  code: M.required(M.text),
+  product: M.optional(M.nullableText),
+  trusted: M.optional(M.flag),
+  qr: M.optional(M.nullableText),
+  clientIdentifier: M.optional(M.nullableText),
+  expiresIn: M.optional(M.nullableNum),
+  createdAt: M.optional(M.date),
+  expiresAt: M.optional(M.date),
+  authToken: M.optional(pinToken),
+  newRegistration: M.optional(M.nullableFlag)
+}
 
 /**
  * A plex.tv PIN, from `POST /pins` and `GET /pins/{id}`. `authToken` is absent until a user approves
- * the PIN, then holds the account token as `Redacted`. `expiresAt` is when plex.tv forgets the PIN
- * (about 15 minutes for a 4-character code, 30 for a strong one); `qr` is a QR image of the
- * `plex.tv/link` URL. Decoding is lenient (unknown fields ignored, numbers as strings, XML or JSON).
+ * the PIN, then holds the account token (or, for a PIN created with a device key, the Plex JWT) as
+ * `Redacted`. `expiresAt` is when plex.tv forgets the PIN (about 15 minutes for a 4-character code,
+ * 30 for a strong one); `qr` is a QR image of the `plex.tv/link` URL. Decoding is lenient (see
+ * `Models`): `id` (a positive integer, {@link isPinId}) and `code` are required, anything else
+ * unreadable is dropped.
  *
  * @since 0.1.0
  * @category models
  */
-export class Pin extends Schema.Class<Pin>("Pin")({
-  id: Num,
-  code: Schema.String,
-  product: Schema.optional(NullableText),
-  trusted: Schema.optional(Flag),
-  qr: Schema.optional(NullableText),
-  clientIdentifier: Schema.optional(NullableText),
-  expiresIn: Schema.optional(NullableNum),
-  createdAt: Schema.optional(PlexDate),
-  expiresAt: Schema.optional(PlexDate),
-  authToken: Schema.optional(PinToken),
-  newRegistration: Schema.optional(NullableFlag)
-}) {
+export class Pin extends Schema.Class<Pin>("Pin")(M.schemaFields(pinFields)) {
   /** `true` once a user has approved the PIN and `authToken` holds the token. */
   get isApproved(): boolean {
     return this.authToken !== undefined
@@ -91,6 +101,8 @@ export class Pin extends Schema.Class<Pin>("Pin")({
     return this.code.length < 10
   }
 }
+
+const pin = M.decoder(M.classOf(pinFields, (props) => new Pin(props, true)))
 
 /**
  * Parameters of `createPin`. `strong: true` asks for a long code that lives about 30 minutes, for
@@ -299,7 +311,7 @@ const endpoints = {
         : undefined,
     query: (input) => ({ strong: input.strong ? "true" : undefined }),
     attributes: (input) => ({ "plex.pin.strong": input.strong }),
-    success: Pin
+    success: pin
   }),
   checkPin: Request.endpoint<number, Pin>({
     module,
@@ -309,12 +321,12 @@ const endpoints = {
     path: (id) => `/pins/${id}`,
     token: "none",
     idempotent: true,
-    validate: (id) => Number.isSafeInteger(id) && id > 0 ? undefined : "the PIN id must be a positive integer",
+    validate: (id) => isPinId(id) ? undefined : "the PIN id must be a positive integer",
     // The PIN id (with the public client identifier) redeems the token.
     urlSecrets: (id) => [String(id)],
     statusReasons: { 404: pinExpired },
     codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
-    success: Pin
+    success: pin
   }),
   linkPin: Request.endpoint<Redacted.Redacted<string>, void>({
     module,
@@ -406,8 +418,8 @@ const poll = (
         // A check never outlives the wait: a slow plex.tv must not stretch the caller's timeout.
         // 429 is this loop's to back off from; the runner still retries transport errors and 5xx.
         const attempt = Effect.either(
-          Effect.flatMap(PlexPolicy.PlexPolicy, (policy) =>
-            Effect.provideService(check(id, callOptions), PlexPolicy.PlexPolicy, {
+          Adjust.adjust(check(id, callOptions), (policy) =>
+            Either.right({
               ...policy,
               retryStatuses: policy.retryStatuses.filter((status) => status !== 429)
             }))
@@ -462,15 +474,17 @@ type Final = Extract<PinState, { readonly _tag: "Approved" | "Expired" }>
 const isFinal = (state: PinState): state is Final => state._tag !== "Waiting"
 
 /**
- * Builds the service from `HttpClient`, `PlexConfig` and `PlexToken`.
+ * Builds the service from `HttpClient` and `PlexConfig` (and the `PlexToken`, if any, for `linkPin`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken> =
-  Effect.gen(function*() {
+export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexConfig.PlexConfig> = Effect.gen(
+  function*() {
     const config = yield* PlexConfig.PlexConfig
-    const run = yield* Request.makeRunner
+    // Only linkPin sends a token: the service works without a PlexToken (linkPin then needs
+    // options.token).
+    const run = yield* Request.makeRunner(Option.getOrUndefined(yield* Effect.serviceOption(PlexToken.PlexToken)))
     const createPin = run(endpoints.createPin)
     const checkPin = run(endpoints.checkPin)
     const linkPin = run(endpoints.linkPin)
@@ -507,20 +521,21 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
       waitForToken,
       linkPin: (code, options) => linkPin(redacted(code), options)
     })
-  })
+  }
+)
 
 /**
- * The service as a layer. Provide an `HttpClient`, `PlexConfig` (with `product`) and `PlexToken`
- * (needed only by `linkPin`; `PlexToken.none` is fine otherwise).
+ * The service as a layer. Provide an `HttpClient` and `PlexConfig` (with `product`). A `PlexToken`
+ * provided to it is used by `linkPin` (the only operation that sends a token); without one,
+ * `linkPin` needs `options.token`.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<
+export const layer: Layer.Layer<PinLogin, never, HttpClient.HttpClient | PlexConfig.PlexConfig> = Layer.effect(
   PinLogin,
-  never,
-  HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
-> = Layer.effect(PinLogin, make)
+  make
+)
 
 /**
  * Accessor: {@link Service.createPin} from the `PinLogin` in context.

@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 
@@ -43,6 +44,11 @@ export interface Options {
   readonly serverUrl?: string | undefined
   /** Base of the plex.tv API, path included. Default {@link defaultPlexTvUrl}. */
   readonly plexTvUrl?: string | undefined
+  /**
+   * Base of the clients.plex.tv API (JWT device auth: keys, nonces, token exchange, PINs with a
+   * key), path included. Default {@link defaultClientsUrl}.
+   */
+  readonly clientsUrl?: string | undefined
 }
 
 /**
@@ -54,6 +60,7 @@ export interface Options {
  */
 export interface Service extends Options {
   readonly plexTvUrl: string
+  readonly clientsUrl: string
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -80,6 +87,14 @@ export interface CallOptions {
  * @category constants
  */
 export const defaultPlexTvUrl = "https://plex.tv/api/v2"
+
+/**
+ * The clients.plex.tv API base used when none is configured.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultClientsUrl = "https://clients.plex.tv/api/v2"
 
 /**
  * The service tag.
@@ -111,34 +126,64 @@ const utf8 = new TextEncoder()
 const headerValue = (value: string): string =>
   /^[\x00-\x7f]*$/.test(value) ? value : String.fromCharCode(...utf8.encode(value))
 
-/**
- * Resolves options into the service value (pure; no validation beyond trimming trailing slashes, so a
- * wrong URL surfaces as `InvalidRequest` on the first call that uses it).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (options: Options): Service => {
-  const headers: Record<string, string> = { accept: "application/json" }
-  for (const [key, name] of headerNames) {
-    const value = options[key]
-    if (value !== undefined && value !== "") headers[name] = headerValue(value)
-  }
-  return {
-    ...options,
-    plexTvUrl: trimSlash(options.plexTvUrl ?? defaultPlexTvUrl),
-    ...(options.serverUrl === undefined ? {} : { serverUrl: trimSlash(options.serverUrl) }),
-    headers
+const baseProblem = (url: string): string | undefined => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "must be an http(s) URL"
+    // Paths are appended to a base as text: a query or fragment there would swallow them.
+    if (parsed.search !== "" || parsed.hash !== "") return "must not carry a query or fragment"
+    return undefined
+  } catch {
+    return "is not an absolute URL"
   }
 }
 
 /**
- * A layer from plain options.
+ * Resolves options into the service value, or fails with a `ConfigError` naming the option when
+ * it cannot work: an empty `clientIdentifier` (plex.tv answers 400, code 1000, to every request), a
+ * URL that is not an absolute http(s) URL without query or fragment, or an identity value holding
+ * control characters (no request can carry it). The result is an `Either`, which is also an
+ * `Effect`. Non-ASCII identity values are sent as UTF-8 bytes, as Plex asks.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Either.Either<Service, ConfigError.ConfigError> => {
+  const invalid = (key: keyof Options, message: string) =>
+    Either.left(ConfigError.InvalidData([key], `PlexConfig.${key} ${message}`))
+  if (typeof options.clientIdentifier !== "string" || options.clientIdentifier.trim() === "") {
+    return invalid("clientIdentifier", "must not be empty: plex.tv rejects requests without one (code 1000)")
+  }
+  const headers: Record<string, string> = { accept: "application/json" }
+  for (const [key, name] of headerNames) {
+    const value = options[key]
+    if (value === undefined || value === "") continue
+    if (/[\x00-\x1f\x7f]/.test(value)) return invalid(key, "holds control characters, which no request can carry")
+    headers[name] = headerValue(value)
+  }
+  for (const key of ["serverUrl", "plexTvUrl", "clientsUrl"] as const) {
+    const value = options[key]
+    const problem = value === undefined ? undefined : baseProblem(value)
+    if (problem !== undefined) return invalid(key, problem)
+  }
+  return Either.right({
+    ...options,
+    plexTvUrl: trimSlash(options.plexTvUrl ?? defaultPlexTvUrl),
+    clientsUrl: trimSlash(options.clientsUrl ?? defaultClientsUrl),
+    ...(options.serverUrl === undefined ? {} : { serverUrl: trimSlash(options.serverUrl) }),
+    headers
+  })
+}
+
+/**
+ * A layer from plain options. Fails layer construction with a `ConfigError` for options
+ * {@link make} refuses, so a wrong URL or an empty client identifier is reported once, at start-up.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<PlexConfig> => Layer.succeed(PlexConfig, make(options))
+export const layer = (options: Options): Layer.Layer<PlexConfig, ConfigError.ConfigError> =>
+  Layer.effect(PlexConfig, make(options))
 
 /**
  * A layer from `Config`s, e.g. `{ clientIdentifier: Config.string("MY_ID") }`. Fails layer
@@ -148,25 +193,24 @@ export const layer = (options: Options): Layer.Layer<PlexConfig> => Layer.succee
  * @category layers
  */
 export const layerConfig = (options: Config.Config.Wrap<Options>): Layer.Layer<PlexConfig, ConfigError.ConfigError> =>
-  Layer.effect(PlexConfig, Effect.map(Config.unwrap(options), make))
+  Layer.effect(PlexConfig, Effect.flatMap(Config.unwrap(options), make))
 
 const optional = (name: string) =>
   Config.option(Config.string(name)).pipe(Config.map((o) => o._tag === "Some" ? o.value : undefined))
 
 /**
- * Reads `PLEX_CLIENT_IDENTIFIER` (required), `PLEX_PRODUCT`, `PLEX_VERSION`, `PLEX_PLATFORM`,
- * `PLEX_PLATFORM_VERSION`, `PLEX_DEVICE`, `PLEX_DEVICE_NAME`, `PLEX_MODEL`, `PLEX_DEVICE_VENDOR`,
- * `PLEX_MARKETPLACE`, `PLEX_SERVER_URL` and `PLEX_TV_URL`
- * from the current `ConfigProvider` (the environment by default). A missing
- * `PLEX_CLIENT_IDENTIFIER` fails layer construction with a `ConfigError` that names it.
+ * The options as read from `PLEX_CLIENT_IDENTIFIER` (required), `PLEX_PRODUCT`, `PLEX_VERSION`,
+ * `PLEX_PLATFORM`, `PLEX_PLATFORM_VERSION`, `PLEX_DEVICE`, `PLEX_DEVICE_NAME`, `PLEX_MODEL`,
+ * `PLEX_DEVICE_VENDOR`, `PLEX_MARKETPLACE`, `PLEX_SERVER_URL`, `PLEX_TV_URL` and `PLEX_CLIENTS_URL`,
+ * from the current `ConfigProvider` (the environment by default).
  *
- * @since 0.1.0
- * @category layers
+ * @since 0.2.0
+ * @category config
  */
 // Suspended and marked pure so that bundlers drop it, and the Config module, from programs that do
 // not use it.
-export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = /*#__PURE__*/ Layer.suspend(() =>
-  layerConfig({
+export const fromEnv: Config.Config<Options> = /*#__PURE__*/ Config.suspend(() =>
+  Config.all({
     clientIdentifier: Config.string("PLEX_CLIENT_IDENTIFIER"),
     product: optional("PLEX_PRODUCT"),
     version: optional("PLEX_VERSION"),
@@ -178,6 +222,18 @@ export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = /*
     deviceVendor: optional("PLEX_DEVICE_VENDOR"),
     marketplace: optional("PLEX_MARKETPLACE"),
     serverUrl: optional("PLEX_SERVER_URL"),
-    plexTvUrl: optional("PLEX_TV_URL")
+    plexTvUrl: optional("PLEX_TV_URL"),
+    clientsUrl: optional("PLEX_CLIENTS_URL")
   })
+)
+
+/**
+ * The configuration from {@link fromEnv}. A missing `PLEX_CLIENT_IDENTIFIER`, or a value
+ * {@link make} refuses, fails layer construction with a `ConfigError` that names it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<PlexConfig, ConfigError.ConfigError> = /*#__PURE__*/ Layer.suspend(() =>
+  Layer.effect(PlexConfig, Effect.flatMap(fromEnv, make))
 )

@@ -1,15 +1,39 @@
 /**
  * The SDK's error model. Every operation fails with exactly {@link PlexError}:
- * `PlexBadRequest` (HTTP 400), `PlexUnauthorized` (HTTP 401) or `PlexSdkError` (everything else).
+ * `PlexBadRequest` (HTTP 400), `PlexUnauthorized` (HTTP 401, or 498 for an expired JWT) or
+ * `PlexSdkError` (everything else).
  *
- * None of these errors carries a secret: no token, password, transient token or verification code
- * appears in `message`, `toString()`, `toJSON()` or in what Node prints for an unhandled failure.
- * Platform errors (which hold the request, and so the `X-Plex-Token` header) are never attached;
- * `cause` is a short sanitized description instead.
+ * None of these errors carries a secret: no token, password, transient token, PIN or verification
+ * code appears in `message`, `toString()`, `toJSON()` or in what Node prints for an unhandled
+ * failure. Platform errors (which hold the request, and so the `X-Plex-Token` header) are never
+ * attached; `cause` is a short sanitized description instead.
+ *
+ * The predicates work data-first (`isReason(error, "Timeout")`) and data-last, as refinements that
+ * narrow to the error they test (`Effect.catchIf(PlexError.isReason("PinExpired"), …)`). They
+ * recognise errors by a type id, not `instanceof`, so two copies of the package in one app still
+ * recognise each other's errors.
  *
  * @since 0.1.0
  */
+import { dual } from "effect/Function"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+
+/**
+ * Marks the SDK's errors; `Symbol.for`, so it is the same symbol in every copy of the package.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-plex/PlexError") as any
+
+/**
+ * The type of {@link TypeId}.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
 
 /**
  * One entry of a plex.tv error body: `{"errors":[{"code":1029,"message":"…","status":401}]}`, or the
@@ -43,6 +67,11 @@ export class PlexBadRequest extends Schema.TaggedError<PlexBadRequest>("effect-p
   "PlexBadRequest",
   { operation: Schema.String, status: Schema.Number, errors: Details }
 ) {
+  /** Recognises the error across copies of the package (see {@link isPlexError}). */
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+
   override get message(): string {
     return `${this.operation}: bad request (HTTP ${this.status})${describeDetails(this.errors)}`
   }
@@ -50,9 +79,10 @@ export class PlexBadRequest extends Schema.TaggedError<PlexBadRequest>("effect-p
 
 /**
  * HTTP 401: the token is missing, invalid or revoked, the credentials are wrong, or sign-in needs a
- * two-factor code. Use {@link isTwoFactorRequired}, {@link isInvalidVerificationCode},
- * {@link isSignInThrottled} to tell the cases apart. A Plex Media Server answers 401 with an HTML
- * page, so `errors` is empty for PMS operations.
+ * two-factor code; or HTTP 498: a Plex JWT has expired ({@link isTokenExpired}). Use
+ * {@link isTwoFactorRequired}, {@link isInvalidVerificationCode}, {@link isSignInThrottled} to tell
+ * the 401 cases apart. A Plex Media Server answers 401 with an HTML page, so `errors` is empty for
+ * PMS operations.
  *
  * @since 0.1.0
  * @category errors
@@ -61,22 +91,32 @@ export class PlexUnauthorized extends Schema.TaggedError<PlexUnauthorized>("effe
   "PlexUnauthorized",
   { operation: Schema.String, status: Schema.Number, errors: Details }
 ) {
+  /** Recognises the error across copies of the package (see {@link isPlexError}). */
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+
   override get message(): string {
-    return `${this.operation}: unauthorized (HTTP ${this.status})${describeDetails(this.errors)}`
+    const what = this.status === 498 ? "token expired" : "unauthorized"
+    return `${this.operation}: ${what} (HTTP ${this.status})${describeDetails(this.errors)}`
   }
 }
 
 /**
  * Why a {@link PlexSdkError} happened.
  *
- * - `Transport`: the request never completed (connection refused, reset, dropped, DNS).
+ * - `Transport`: the request never completed (connection refused, reset, dropped, DNS); `errno`
+ *   holds the system code when there was one.
  * - `Timeout`: an attempt or the whole call exceeded its `PlexPolicy` budget.
- * - `StatusCode`: an unexpected HTTP status (5xx, 404, a refused cross-origin redirect, …).
+ * - `StatusCode`: an unexpected HTTP status (5xx, 403, 404, 422, a refused cross-origin redirect…);
+ *   `errors` holds plex.tv's error body when it sent one.
  * - `RateLimited`: HTTP 429; `retryAfterMillis` holds the server's `Retry-After` when it sent one.
  * - `Decode`: the body was empty, malformed, truncated, oversized or not the expected shape.
  * - `InvalidRequest`: the input could not be right, so nothing was sent.
  * - `PinExpired`: the PIN expired or is unknown to plex.tv (HTTP 404 / code 1020).
  * - `PinTimeout`: waiting for a PIN to be approved took longer than the caller allowed.
+ * - `NoConnection`: none of a server's connections answered as that server (`Resources.connect`).
+ * - `InvalidToken`: a JWT failed verification; `detail` names the check, never the token.
  *
  * @since 0.1.0
  * @category errors
@@ -89,7 +129,9 @@ export const SdkErrorReason = Schema.Literal(
   "Decode",
   "InvalidRequest",
   "PinExpired",
-  "PinTimeout"
+  "PinTimeout",
+  "NoConnection",
+  "InvalidToken"
 )
 
 /**
@@ -101,9 +143,12 @@ export const SdkErrorReason = Schema.Literal(
 export type SdkErrorReason = typeof SdkErrorReason.Type
 
 /**
- * Everything that is not a 400 or 401. `detail` says what went wrong in words that never include a
- * secret or a response value; `bodyExcerpt` is a short excerpt of an *error* response body (never of
- * a 2xx body, which may hold tokens); `attempts` is how many requests were sent.
+ * Everything that is not a 400, 401 or 498. `detail` says what went wrong in words that never
+ * include a secret or a response value; `bodyExcerpt` is a short excerpt of an *error* response body
+ * (never of a 2xx body, which may hold tokens); `errors` is plex.tv's parsed error body when there
+ * was one (so {@link hasCode} works on a 403 or 422 too); `errno` is the system error code of a
+ * transport failure (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, `UND_ERR_SOCKET`…); `attempts` is
+ * how many requests were sent.
  *
  * @since 0.1.0
  * @category errors
@@ -113,15 +158,25 @@ export class PlexSdkError extends Schema.TaggedError<PlexSdkError>("effect-plex/
   reason: SdkErrorReason,
   detail: Schema.String,
   status: Schema.optional(Schema.Number),
+  errors: Schema.optional(Details),
   bodyExcerpt: Schema.optional(Schema.String),
   retryAfterMillis: Schema.optional(Schema.Number),
   attempts: Schema.optional(Schema.Number),
+  errno: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.String)
 }) {
+  /** Recognises the error across copies of the package (see {@link isPlexError}). */
+  get [TypeId](): TypeId {
+    return TypeId
+  }
+
   override get message(): string {
     const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
     const attempts = this.attempts !== undefined && this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    return `${this.operation}: ${this.reason}${status}${attempts}: ${this.detail}`
+    const errno = this.errno === undefined ? "" : ` [${this.errno}]`
+    return `${this.operation}: ${this.reason}${status}${attempts}: ${this.detail}${errno}${
+      describeDetails(this.errors ?? [])
+    }`
   }
 }
 
@@ -155,27 +210,82 @@ export const ErrorCode = {
   PinNotFound: 1020,
   InvalidVerificationCode: 1028,
   TwoFactorRequired: 1029,
-  SignInThrottled: 1031
+  SignInThrottled: 1031,
+  PinRequired: 1041
 } as const
 
-/**
- * `true` for any of the SDK's errors.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isPlexError = (u: unknown): u is PlexError =>
-  u instanceof PlexBadRequest || u instanceof PlexUnauthorized || u instanceof PlexSdkError
+// --- refinements --------------------------------------------------------------------------
 
 /**
- * `true` when a 400/401 error's body carries the given plex.tv error code.
+ * `true` for any of the SDK's errors, from this copy of the package or another.
  *
  * @since 0.1.0
  * @category refinements
  */
-export const hasCode = (error: unknown, code: number): boolean =>
-  (error instanceof PlexBadRequest || error instanceof PlexUnauthorized) &&
-  error.errors.some((detail) => detail.code === code)
+export const isPlexError = (u: unknown): u is PlexError => Predicate.hasProperty(u, TypeId)
+
+const isTagged = <T extends PlexError["_tag"]>(tag: T) => (u: unknown): u is Extract<PlexError, { _tag: T }> =>
+  isPlexError(u) && u._tag === tag
+
+/**
+ * `true` for a {@link PlexBadRequest}.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isPlexBadRequest: (u: unknown) => u is PlexBadRequest = isTagged("PlexBadRequest")
+
+/**
+ * `true` for a {@link PlexUnauthorized}.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isPlexUnauthorized: (u: unknown) => u is PlexUnauthorized = isTagged("PlexUnauthorized")
+
+/**
+ * `true` for a {@link PlexSdkError}.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isPlexSdkError: (u: unknown) => u is PlexSdkError = isTagged("PlexSdkError")
+
+/**
+ * `true` when the error's body carries the given plex.tv error code (any of the three errors:
+ * a 403 or 422 is a `PlexSdkError` whose `errors` hold plex.tv's body). Data-first
+ * (`hasCode(error, 1029)`) or data-last (`Effect.catchIf(PlexError.hasCode(1029), …)`).
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const hasCode: {
+  (code: number): (u: unknown) => u is PlexError
+  (u: unknown, code: number): u is PlexError
+} = dual(
+  2,
+  (u: unknown, code: number): u is PlexError =>
+    isPlexError(u) && (u.errors ?? []).some((detail) => detail.code === code)
+)
+
+/**
+ * `true` for a {@link PlexSdkError} with the given reason, narrowed to it. Data-first
+ * (`isReason(error, "Timeout")`) or data-last (`Effect.catchIf(PlexError.isReason("PinExpired"), …)`).
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isReason: {
+  <R extends SdkErrorReason>(reason: R): (u: unknown) => u is PlexSdkError & { readonly reason: R }
+  <R extends SdkErrorReason>(u: unknown, reason: R): u is PlexSdkError & { readonly reason: R }
+} = dual(
+  2,
+  <R extends SdkErrorReason>(u: unknown, reason: R): u is PlexSdkError & { readonly reason: R } =>
+    isPlexSdkError(u) && u.reason === reason
+)
+
+const unauthorizedWith = (code: number) => (u: unknown): u is PlexUnauthorized =>
+  isPlexUnauthorized(u) && hasCode(u, code)
 
 /**
  * Sign-in needs a two-factor code (plex.tv code 1029): ask the user and call
@@ -184,8 +294,9 @@ export const hasCode = (error: unknown, code: number): boolean =>
  * @since 0.1.0
  * @category refinements
  */
-export const isTwoFactorRequired = (error: unknown): error is PlexUnauthorized =>
-  error instanceof PlexUnauthorized && hasCode(error, ErrorCode.TwoFactorRequired)
+export const isTwoFactorRequired: (u: unknown) => u is PlexUnauthorized = unauthorizedWith(
+  ErrorCode.TwoFactorRequired
+)
 
 /**
  * The two-factor code was wrong (plex.tv code 1028).
@@ -193,17 +304,9 @@ export const isTwoFactorRequired = (error: unknown): error is PlexUnauthorized =
  * @since 0.1.0
  * @category refinements
  */
-export const isInvalidVerificationCode = (error: unknown): error is PlexUnauthorized =>
-  error instanceof PlexUnauthorized && hasCode(error, ErrorCode.InvalidVerificationCode)
-
-/**
- * plex.tv is rate limiting this client: code 1003 in a body, or an HTTP 429.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isRateLimited = (error: unknown): error is PlexError =>
-  hasCode(error, ErrorCode.RateLimited) || (error instanceof PlexSdkError && error.reason === "RateLimited")
+export const isInvalidVerificationCode: (u: unknown) => u is PlexUnauthorized = unauthorizedWith(
+  ErrorCode.InvalidVerificationCode
+)
 
 /**
  * plex.tv refuses sign-ins from this address after repeated failures (code 1031). Do not retry:
@@ -212,14 +315,34 @@ export const isRateLimited = (error: unknown): error is PlexError =>
  * @since 0.1.0
  * @category refinements
  */
-export const isSignInThrottled = (error: unknown): error is PlexUnauthorized =>
-  error instanceof PlexUnauthorized && hasCode(error, ErrorCode.SignInThrottled)
+export const isSignInThrottled: (u: unknown) => u is PlexUnauthorized = unauthorizedWith(
+  ErrorCode.SignInThrottled
+)
 
 /**
- * `true` for a {@link PlexSdkError} with the given reason.
+ * plex.tv is rate limiting this client: code 1003 in a body, or an HTTP 429.
  *
  * @since 0.1.0
  * @category refinements
  */
-export const isReason = (error: unknown, reason: SdkErrorReason): error is PlexSdkError =>
-  error instanceof PlexSdkError && error.reason === reason
+export const isRateLimited = (u: unknown): u is PlexError =>
+  hasCode(u, ErrorCode.RateLimited) || isReason(u, "RateLimited")
+
+/**
+ * A Plex JWT has expired (HTTP 498): refresh it (`PlexToken.layerJwt` does so by itself and retries
+ * the call once).
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isTokenExpired = (u: unknown): u is PlexUnauthorized => isPlexUnauthorized(u) && u.status === 498
+
+/**
+ * Switching to a protected Plex Home member needs its PIN, or the PIN was wrong (HTTP 403, code
+ * 1041).
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isPinRequired = (u: unknown): u is PlexSdkError =>
+  isPlexSdkError(u) && u.status === 403 && hasCode(u, ErrorCode.PinRequired)

@@ -1,8 +1,14 @@
 /**
  * Resilience and transport policy for every operation: timeouts, retries, the body size cap,
  * redirects and trace propagation. It is a `Context.Reference`, so the defaults apply with no layer
- * at all; override them for a whole app with {@link layer}, or for one call with
- * `Effect.provideService(PlexPolicy, ...)` / {@link withPolicy}.
+ * at all. Where a policy takes effect:
+ *
+ * - provided to a service's layer (`Authentication.layer.pipe(Layer.provide(PlexPolicy.layer(…)))`,
+ *   or the `policy` option of `Plex.layer`): the default for that layer's operations;
+ * - provided where an operation is called (`Effect.provide(PlexPolicy.layer(…))` around it, or
+ *   `Effect.provideService(PlexPolicy.PlexPolicy, …)`): replaces the layer's for those calls;
+ * - {@link withPolicy} on an effect: changes only the options it names, on top of whichever of the
+ *   two is in force.
  *
  * What is retried is decided per operation, not by the user: idempotent reads retry on transport
  * errors, timeouts and 408/429/500/502/503/504; sign-in and PIN creation never retry once a request
@@ -11,12 +17,15 @@
  *
  * @since 0.1.0
  */
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Adjust from "./internal/policy.js"
 
 /**
  * The resolved policy every operation reads at call time. Build one with {@link make}; every field is
@@ -27,9 +36,10 @@ import * as Option from "effect/Option"
  */
 export interface Policy {
   /**
-   * Budget for one attempt: sending the request and reading the whole body. On the live clock it
-   * ends the attempt by aborting the request's `AbortSignal`, which every @effect/platform transport
-   * and PlexFake honour; under `TestClock` it is `Effect.timeoutFail`.
+   * Budget for one attempt: sending the request and reading the whole body. When it passes, the
+   * attempt is interrupted (whatever the transport does) and its request aborted through the
+   * `AbortSignal`; the attempt fails with `Timeout`, which is retried like a transport error. It runs
+   * on Effect's `Clock`, so `TestClock.adjust` drives it in tests.
    */
   readonly attemptTimeout: Duration.Duration
   /** Budget for the whole call, all attempts and waits included. */
@@ -124,44 +134,64 @@ export interface Options {
 
 const durationKeys = ["attemptTimeout", "deadline", "baseDelay", "maxDelay"] as const
 
+const invalid = (key: string, message: string) =>
+  Either.left(ConfigError.InvalidData([key], `PlexPolicy.${key}: ${message}`))
+
 /**
- * Applies options on top of a policy ({@link defaults} unless given). A value that cannot be read
- * (a duration string the parser refuses, a count that is not a finite number) leaves the base
- * value in place.
+ * Applies options on top of a policy ({@link defaults} unless given). Fails with a `ConfigError`
+ * naming the option when a value cannot be used: a duration the parser refuses ("1e3 seconds") or
+ * that is negative (`attemptTimeout` and `deadline` must be positive), a count that is not a whole
+ * number in range (`maxAttempts` ≥ 1, `maxBodyBytes` and `maxRedirects` ≥ 0), a status outside
+ * 100–599. The result is an `Either`, which is also an `Effect`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options, base: Policy = defaults): Policy => {
+export const make = (options: Options, base: Policy = defaults): Either.Either<Policy, ConfigError.ConfigError> => {
   const out: { -readonly [K in keyof Policy]: Policy[K] } = { ...base }
   for (const key of durationKeys) {
     const value = options[key]
     if (value === undefined) continue
-    // `DurationInput` admits strings the parser refuses ("1e3 seconds"): keep the base value rather
-    // than throw where the policy is built.
-    const decoded = Duration.decodeUnknown(value)
-    if (Option.isSome(decoded)) out[key] = decoded.value
+    // Duration reads a negative or NaN number of millis as zero: refuse it rather than guess.
+    const decoded = typeof value === "number" && !(value >= 0) ? Option.none() : Duration.decodeUnknown(value)
+    if (Option.isNone(decoded)) return invalid(key, "not a duration Effect can read, or negative")
+    const millis = Duration.toMillis(decoded.value)
+    const positive = key === "attemptTimeout" || key === "deadline"
+    if (!(millis >= 0) || (positive && millis === 0)) {
+      return invalid(key, positive ? "must be a positive duration" : "must not be negative")
+    }
+    out[key] = decoded.value
   }
-  const count = (n: number | undefined, min: number) =>
-    n !== undefined && Number.isFinite(n) ? Math.max(min, Math.floor(n)) : undefined
-  out.maxAttempts = count(options.maxAttempts, 1) ?? out.maxAttempts
-  out.maxBodyBytes = count(options.maxBodyBytes, 0) ?? out.maxBodyBytes
-  out.maxRedirects = count(options.maxRedirects, 0) ?? out.maxRedirects
+  const counts = [["maxAttempts", 1], ["maxBodyBytes", 0], ["maxRedirects", 0]] as const
+  for (const [key, min] of counts) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value < min) return invalid(key, `must be a whole number ≥ ${min}`)
+    out[key] = value
+  }
+  if (options.retryStatuses !== undefined) {
+    if (!options.retryStatuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+      return invalid("retryStatuses", "every status must be a whole number in 100–599")
+    }
+    out.retryStatuses = options.retryStatuses
+  }
   if (options.jitter !== undefined) out.jitter = options.jitter
-  if (options.retryStatuses !== undefined) out.retryStatuses = options.retryStatuses
   if (options.redirects !== undefined) out.redirects = options.redirects
   if (options.httpClientSpans !== undefined) out.httpClientSpans = options.httpClientSpans
   if (options.propagateTraceContext !== undefined) out.propagateTraceContext = options.propagateTraceContext
-  return out
+  return Either.right(out)
 }
 
 /**
- * A layer setting the policy for everything it is provided to.
+ * A layer setting the policy. Provided to a service's layer it is that layer's default; provided
+ * around the calls it replaces the layer's (see the module docs). Fails layer construction with a
+ * `ConfigError` for an option {@link make} refuses.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<PlexPolicy> => Layer.succeed(PlexPolicy, make(options))
+export const layer = (options: Options): Layer.Layer<PlexPolicy, ConfigError.ConfigError> =>
+  Layer.effect(PlexPolicy, make(options))
 
 /**
  * Retries off: one attempt per call.
@@ -169,11 +199,28 @@ export const layer = (options: Options): Layer.Layer<PlexPolicy> => Layer.succee
  * @since 0.1.0
  * @category layers
  */
-export const layerNoRetries: Layer.Layer<PlexPolicy> = layer({ maxAttempts: 1 })
+export const layerNoRetries: Layer.Layer<PlexPolicy> = Layer.succeed(PlexPolicy, { ...defaults, maxAttempts: 1 })
 
 /**
- * Runs an effect with options applied on top of the policy in force, e.g. a timeout for one call:
- * `getTokenDetails().pipe(PlexPolicy.withPolicy({ deadline: "2 seconds" }))`.
+ * For tests: the defaults without backoff waits between retries (a retried 503 is sent again at
+ * once), so tests under `TestClock` (`it.effect`) need no `TestClock.adjust` for them. A server's
+ * `Retry-After` is still honoured, and timeouts still follow the clock.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<PlexPolicy> = Layer.succeed(PlexPolicy, {
+  ...defaults,
+  baseDelay: Duration.zero,
+  maxDelay: Duration.zero,
+  jitter: false
+})
+
+/**
+ * Runs an effect with options changed on top of the policy in force for each call it makes (the
+ * layer's, or one provided around the calls), e.g. a deadline for one call:
+ * `getTokenDetails().pipe(PlexPolicy.withPolicy({ deadline: "2 seconds" }))`. Nested uses apply
+ * outermost first. An option {@link make} refuses makes each call fail with `InvalidRequest`.
  *
  * @since 0.1.0
  * @category combinators
@@ -184,7 +231,14 @@ export const withPolicy: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R> =>
-    Effect.flatMap(PlexPolicy, (current) => Effect.provideService(self, PlexPolicy, make(options, current)))
+    Adjust.adjust(
+      self,
+      (policy) =>
+        Either.mapLeft(
+          make(options, policy),
+          (error) => ConfigError.isInvalidData(error) ? error.message : String(error)
+        )
+    )
 )
 
 /**

@@ -12,18 +12,26 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import { redacted } from "./internal/lenient.js"
+import { redacted } from "./internal/secrets.js"
+import type * as PlexError from "./PlexError.js"
 
 /**
- * A token source. Implement it yourself to read tokens from a database or vault; `get` must not fail
- * (a missing token is `Option.none()`, which operations that need one turn into `InvalidRequest`).
+ * A token source. Implement it yourself to read tokens from a database or vault.
+ *
+ * - `get`: the token to send, read once per call. A missing token is `Option.none()` (operations
+ *   that need one fail with `InvalidRequest`); a source that must fetch or refresh its token (a
+ *   JWT near expiry) may fail with the `PlexError` that stopped it, which the call then fails with.
+ * - `refresh` (optional): called when plex.tv answered 498 (an expired JWT) for `expired`; returns
+ *   the token to retry the call with, once. Sources of legacy tokens leave it out.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Service {
-  /** The token to send, if any. Read once per call. */
-  readonly get: Effect.Effect<Option.Option<Redacted.Redacted<string>>>
+  readonly get: Effect.Effect<Option.Option<Redacted.Redacted<string>>, PlexError.PlexError>
+  readonly refresh?: (
+    expired: Redacted.Redacted<string>
+  ) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, PlexError.PlexError>
 }
 
 /**

@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
+import * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -18,8 +20,9 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { endpoints as authentication } from "./internal/authentication.js"
-import { Flag, redacted } from "./internal/lenient.js"
+import * as M from "./internal/model.js"
 import * as Request from "./internal/request.js"
+import { redacted } from "./internal/secrets.js"
 import type { PlexUser } from "./Models.js"
 import type * as PlexConfig from "./PlexConfig.js"
 import type * as PlexError from "./PlexError.js"
@@ -108,7 +111,7 @@ export class TokenLifecycle extends Context.Tag("effect-plex/TokenLifecycle")<To
 const module = "TokenLifecycle"
 
 // JSON `{"pong":true}`; XML `<pong>true</pong>` arrives as `{ pong: "true" }` through the envelope.
-const Pong = Schema.Struct({ pong: Flag }).pipe(
+const Pong = Schema.Struct({ pong: M.schemaOf(M.flag) }).pipe(
   Schema.transformOrFail(Schema.Void, {
     strict: true,
     decode: (body, _, ast) =>
@@ -160,7 +163,7 @@ export const defaultKeepAliveSchedule: Schedule.Schedule<number> = Schedule.spac
  * @category constructors
  */
 export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken> =
-  Effect.map(Request.makeRunner, (run) => {
+  Effect.map(Request.makeTokenRunner, (run) => {
     const getTokenDetails = run(endpoints.getTokenDetails)
     const pingOnce = run(endpoints.ping)
     const signOut = run(endpoints.signOut)
@@ -187,7 +190,13 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
       // PlexError messages never hold the token, so logging them is safe.
       const once = ping(options).pipe(
         Effect.catchAll((error) => Effect.logWarning(`${module}.keepAlive: ping failed: ${error.message}`)),
-        Effect.catchAllDefect(() => Effect.logWarning(`${module}.keepAlive: ping failed unexpectedly`))
+        // A defect (a bug in a transform of the user's, say) is logged with its cause, so it can be
+        // found; with x-plex-token redacted, should the defect hold a request's headers.
+        Effect.catchAllDefect((defect) =>
+          Effect.logWarning(`${module}.keepAlive: ping failed unexpectedly`, Cause.die(defect)).pipe(
+            Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, "x-plex-token"])
+          )
+        )
       )
       return Effect.asVoid(Effect.forkScoped(Effect.repeat(once, schedule ?? defaultKeepAliveSchedule)))
     }

@@ -72,7 +72,9 @@ describe("types", () => {
         HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
       >
     >()
-    expectTypeOf(PlexConfig.layer({ clientIdentifier: "c" })).toEqualTypeOf<Layer.Layer<PlexConfig.PlexConfig>>()
+    expectTypeOf(PlexConfig.layer({ clientIdentifier: "c" })).toEqualTypeOf<
+      Layer.Layer<PlexConfig.PlexConfig, ConfigError.ConfigError>
+    >()
     expectTypeOf(PlexConfig.layerFromEnv).toEqualTypeOf<
       Layer.Layer<PlexConfig.PlexConfig, ConfigError.ConfigError>
     >()
@@ -84,7 +86,8 @@ describe("types", () => {
       Option.Option<Redacted.Redacted<string>>
     >()
     // A policy layer provides the reference and requires nothing.
-    expectTypeOf(PlexPolicy.layer({})).toEqualTypeOf<Layer.Layer<PlexPolicy.PlexPolicy>>()
+    expectTypeOf(PlexPolicy.layer({})).toEqualTypeOf<Layer.Layer<PlexPolicy.PlexPolicy, ConfigError.ConfigError>>()
+    expectTypeOf(PlexPolicy.layerNoRetries).toEqualTypeOf<Layer.Layer<PlexPolicy.PlexPolicy>>()
   })
 
   it("withPolicy and the predicates keep and narrow types", () => {
@@ -95,9 +98,28 @@ describe("types", () => {
     const error = null as unknown as PlexError.PlexError
     if (PlexError.isTwoFactorRequired(error)) expectTypeOf(error).toEqualTypeOf<PlexError.PlexUnauthorized>()
     if (PlexError.isSignInThrottled(error)) expectTypeOf(error).toEqualTypeOf<PlexError.PlexUnauthorized>()
-    if (PlexError.isReason(error, "Timeout")) expectTypeOf(error).toEqualTypeOf<PlexError.PlexSdkError>()
+    if (PlexError.isReason(error, "Timeout")) {
+      expectTypeOf(error).toEqualTypeOf<PlexError.PlexSdkError & { readonly reason: "Timeout" }>()
+    }
+    // Data-last, as a refinement for Effect.catchIf: the handler sees the narrowed error.
+    const expired = call.pipe(
+      Effect.catchIf(PlexError.isReason("PinExpired"), (e) => Effect.succeed(e.reason))
+    )
+    expectTypeOf(expired).toEqualTypeOf<
+      Effect.Effect<Models.PlexUser | "PinExpired", PlexError.PlexError, Authentication.Authentication>
+    >()
+    if (PlexError.hasCode(1029)(error)) expectTypeOf(error).toEqualTypeOf<PlexError.PlexError>()
     expectTypeOf<PlexError.SdkErrorReason>().toEqualTypeOf<
-      "Transport" | "Timeout" | "StatusCode" | "RateLimited" | "Decode" | "InvalidRequest" | "PinExpired" | "PinTimeout"
+      | "Transport"
+      | "Timeout"
+      | "StatusCode"
+      | "RateLimited"
+      | "Decode"
+      | "InvalidRequest"
+      | "PinExpired"
+      | "PinTimeout"
+      | "NoConnection"
+      | "InvalidToken"
     >()
   })
 

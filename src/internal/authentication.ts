@@ -3,36 +3,22 @@
  *
  * @internal
  */
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type { SourceParams, TransientTokenParams } from "../Authentication.js"
-import { PlexUser, type SignInRequest, SourceConnectionInformation, SourceDevice, TransientToken } from "../Models.js"
-import { OneOrMany } from "./lenient.js"
+import {
+  kinds,
+  type PlexUser,
+  type SignInRequest,
+  type SourceConnectionInformation,
+  type TransientToken
+} from "../Models.js"
+import * as Model from "./model.js"
 import * as Request from "./request.js"
 
 const module = "Authentication"
 
-const TransientTokenBody = Schema.Struct({
-  MediaContainer: Schema.Struct({ token: TransientToken.fields.token })
-}).pipe(Schema.transform(Schema.typeSchema(TransientToken), {
-  strict: true,
-  decode: (body) => new TransientToken({ token: body.MediaContainer.token }, true),
-  encode: (token) => ({ MediaContainer: { token: token.token } })
-}))
-
-const SourceBody = Schema.Struct({
-  MediaContainer: Schema.Struct({ Device: OneOrMany(SourceDevice) })
-}).pipe(Schema.transformOrFail(Schema.typeSchema(SourceConnectionInformation), {
-  strict: true,
-  decode: (body, _, ast) => {
-    const [first, ...rest] = body.MediaContainer.Device
-    return first === undefined
-      ? ParseResult.fail(new ParseResult.Type(ast, body, "MediaContainer has no Device"))
-      : ParseResult.succeed(new SourceConnectionInformation({ devices: [first, ...rest] }, true))
-  },
-  encode: (info) => ParseResult.succeed({ MediaContainer: { Device: info.devices } })
-}))
+/** `GET /user` and sign-in bodies: the user object itself. */
+const user = Model.decoder(kinds.user)
 
 const sourcePattern = /^(server|provider):\/\/\S+$/
 
@@ -46,7 +32,10 @@ export const endpoints = {
     module,
     operation: "getTransientToken",
     host: "pms",
-    method: "GET",
+    // The spec declares only POST ("responds to all HTTP verbs but POST is preferred"); a server
+    // built from it answers 405 to GET. Retried all the same: a repeated mint only yields another
+    // short-lived token.
+    method: "POST",
     path: () => "/security/token",
     token: "required",
     idempotent: true,
@@ -56,7 +45,7 @@ export const endpoints = {
         : undefined,
     query: (p) => ({ type: p.type ?? "delegation", scope: p.scope ?? "all" }),
     envelope: "MediaContainer",
-    success: TransientTokenBody
+    success: Model.decoder(kinds.transientToken, "MediaContainer")
   }),
   getSourceConnectionInformation: Request.endpoint<SourceParams, SourceConnectionInformation>({
     module,
@@ -73,7 +62,7 @@ export const endpoints = {
     query: (p) => ({ source: p.source, refresh: p.refresh === undefined ? undefined : p.refresh ? "1" : "0" }),
     attributes: (p) => ({ "plex.source": p.source }),
     envelope: "MediaContainer",
-    success: SourceBody
+    success: Model.decoder(kinds.source, "MediaContainer")
   }),
   getTokenDetails: Request.endpoint<void, PlexUser>({
     module,
@@ -83,7 +72,7 @@ export const endpoints = {
     path: () => "/user",
     token: "required",
     idempotent: true,
-    success: PlexUser
+    success: user
   }),
   postUsersSignInData: Request.endpoint<SignInRequest, PlexUser>({
     module,
@@ -107,6 +96,6 @@ export const endpoints = {
       rememberMe: r.rememberMe === undefined ? "false" : String(r.rememberMe),
       verificationCode: r.verificationCode
     }),
-    success: PlexUser
+    success: user
   })
 }

@@ -23,6 +23,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -1604,24 +1605,27 @@ export const layerClient: Layer.Layer<PlexFake | PlexFakeServer | HttpClient.Htt
 ).pipe(Layer.provideMerge(layer))
 
 /**
- * A `PlexConfig` pointing at the running fake (plex.tv and PMS URLs from {@link PlexFakeServer}),
- * with a test client identifier unless you give one. Provide it to `Authentication.layer` and friends
- * together with {@link layerServer} or {@link layerClient}.
+ * A `PlexConfig` pointing at the running fake (plex.tv, clients.plex.tv and PMS URLs from
+ * {@link PlexFakeServer}), with a test client identifier unless you give one. Provide it to
+ * `Authentication.layer` and friends together with {@link layerServer} or {@link layerClient}.
+ * Fails with a `ConfigError` for options `PlexConfig.make` refuses.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  options?: Partial<Omit<PlexConfig.Options, "plexTvUrl" | "serverUrl">>
-): Layer.Layer<PlexConfig.PlexConfig, never, PlexFakeServer> =>
+  options?: Partial<Omit<PlexConfig.Options, "plexTvUrl" | "serverUrl" | "clientsUrl">>
+): Layer.Layer<PlexConfig.PlexConfig, ConfigError.ConfigError, PlexFakeServer> =>
   Layer.effect(
     PlexConfig.PlexConfig,
-    Effect.map(PlexFakeServer, (urls) =>
+    Effect.flatMap(PlexFakeServer, (urls) =>
       PlexConfig.make({
         clientIdentifier: "effect-plex-fake-client",
         product: "effect-plex tests",
         ...options,
         plexTvUrl: urls.plexTvUrl,
+        // The fake answers the clients.plex.tv API under the same prefix as plex.tv's.
+        clientsUrl: urls.plexTvUrl,
         serverUrl: urls.serverUrl
       }))
   )

@@ -1,6 +1,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, DateTime, Effect, Fiber, Layer, Option, Redacted, Stream, TestClock, Tracer } from "effect"
+import { Chunk, ConfigError, DateTime, Effect, Fiber, Layer, Option, Redacted, Stream, TestClock, Tracer } from "effect"
 import { expectTypeOf } from "vitest"
 import * as PinLogin from "../../src/PinLogin.js"
 import * as PlexConfig from "../../src/PlexConfig.js"
@@ -162,14 +162,13 @@ describe("PinLogin.createPin", () => {
       assert.strictEqual(client.requests.length, 0)
     }))
 
-  it.effect("with an empty client identifier: InvalidRequest, and nothing is sent", () =>
+  it.effect("with an empty client identifier: the config layer fails once, naming it, and nothing is sent", () =>
     Effect.gen(function*() {
-      const { client, pins } = yield* setup(reply.json(201, pinBody()), {
+      const refused = yield* Effect.flip(setup(reply.json(201, pinBody()), {
         config: { clientIdentifier: "", product: PRODUCT }
-      })
-      const error = expectSdkError(yield* expectFailure(pins.createPin()), "InvalidRequest")
-      assert.include(error.detail, "X-Plex-Client-Identifier")
-      assert.strictEqual(client.requests.length, 0)
+      }))
+      assert.isTrue(ConfigError.isInvalidData(refused))
+      assert.deepStrictEqual((refused as ConfigError.InvalidData).path, ["clientIdentifier"])
     }))
 
   it.effect("is never retried, even on a status the policy retries", () =>
@@ -646,12 +645,9 @@ describe("PinLogin types", () => {
       >()
       expectTypeOf(PinLogin.linkPin("ABCD")).toEqualTypeOf<Effect.Effect<void, Errors, PinLogin.PinLogin>>()
       expectTypeOf(PinLogin.checkPin(1)).toEqualTypeOf<Effect.Effect<PinLogin.Pin, Errors, PinLogin.PinLogin>>()
+      // Only linkPin sends a token: the layer does not require one.
       expectTypeOf(PinLogin.layer).toEqualTypeOf<
-        Layer.Layer<
-          PinLogin.PinLogin,
-          never,
-          HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
-        >
+        Layer.Layer<PinLogin.PinLogin, never, HttpClient.HttpClient | PlexConfig.PlexConfig>
       >()
       // Runtime check that the union type above is what arrives.
       const error = yield* expectFailure(pins.checkPin(0))

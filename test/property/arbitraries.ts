@@ -319,7 +319,9 @@ export const authenticationLayer = (
       PlexConfig.layer({ clientIdentifier: "property-tests", product: "effect-plex", serverUrl, plexTvUrl })
     ),
     Layer.provide(PlexToken.layer(token)),
-    Layer.merge(PlexPolicy.layer({ maxAttempts: 1, ...policy }))
+    // Provided to the SDK's layer: the default of its operations.
+    Layer.provide(PlexPolicy.layer({ maxAttempts: 1, ...policy })),
+    Layer.orDie
   )
 
 /** What a {@link Harness}'s transport and token store do on the next call; tests swap these per run. */

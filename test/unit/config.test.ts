@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Config, ConfigProvider, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import { Authentication, PlexConfig, PlexToken } from "../../src/index.js"
 import { baseConfig, expectFailure, makeTestClient, reply, setup } from "./helpers.js"
 
@@ -129,13 +129,13 @@ describe("PlexConfig", () => {
     }))
 
   it("make trims one trailing slash and omits empty identity values", () => {
-    const config = PlexConfig.make({
+    const config = Either.getOrThrow(PlexConfig.make({
       clientIdentifier: "c",
       product: "",
       device: undefined,
       serverUrl: "http://127.0.0.1:32400/",
       plexTvUrl: "https://plex.tv/api/v2/"
-    })
+    }))
     assert.strictEqual(config.serverUrl, "http://127.0.0.1:32400")
     assert.strictEqual(config.plexTvUrl, "https://plex.tv/api/v2")
     assert.deepStrictEqual(config.headers, { accept: "application/json", "x-plex-client-identifier": "c" })

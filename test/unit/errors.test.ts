@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted, TestClock } from "effect"
+import { Effect, Layer, Redacted, TestClock } from "effect"
 import { PlexError, PlexPolicy } from "../../src/index.js"
 import { expectFailure, fixture, fixtureJson, reply, setup, TOKEN } from "./helpers.js"
 import type { Script } from "./helpers.js"
@@ -278,9 +278,9 @@ describe("errors: undecodable 2xx bodies → Decode (a failure, never a defect)"
     ["plain text", reply.text(200, "OK", { "content-type": "text/plain" })],
     ["a JSON array", reply.json(200, [])],
     ["JSON null", reply.json(200, "null")],
-    ["a missing required field", reply.json(200, { ...JSON.parse(userJson), username: undefined })],
+    ["a missing required field", reply.json(200, { ...JSON.parse(userJson), uuid: undefined })],
     ["a mistyped field", reply.json(200, { ...JSON.parse(userJson), id: "not-a-number" })],
-    ["a mistyped nested field", reply.json(200, { ...JSON.parse(userJson), subscription: { active: "maybe" } })]
+    ["a user with no name at all", reply.json(200, { ...JSON.parse(userJson), username: "", title: 7 })]
   ]
 
   for (const [label, script] of cases) {
@@ -328,16 +328,26 @@ describe("errors: undecodable 2xx bodies → Decode (a failure, never a defect)"
       expectSdk(yield* expectFailure(empty.auth.getSourceConnectionInformation(source)), "Decode")
       const noDevice = yield* setup(reply.text(200, "<MediaContainer size=\"0\"></MediaContainer>"))
       expectSdk(yield* expectFailure(noDevice.auth.getSourceConnectionInformation(source)), "Decode")
-      const badPort = yield* setup(reply.json(200, {
+      const noName = yield* setup(reply.json(200, { MediaContainer: { Device: { clientIdentifier: "c" } } }))
+      expectSdk(yield* expectFailure(noName.auth.getSourceConnectionInformation(source)), "Decode")
+    }))
+
+  it.effect("getSourceConnectionInformation: a connection without a usable port is dropped, the rest kept", () =>
+    Effect.gen(function*() {
+      const { auth } = yield* setup(reply.json(200, {
         MediaContainer: {
           Device: {
             name: "n",
             clientIdentifier: "c",
-            Connection: [{ protocol: "http", address: "a", uri: "u", port: "eighty" }]
+            Connection: [
+              { protocol: "http", address: "a", uri: "u", port: "eighty" },
+              { protocol: "http", address: "b", uri: "http://b:32400", port: 32400 }
+            ]
           }
         }
       }))
-      expectSdk(yield* expectFailure(badPort.auth.getSourceConnectionInformation(source)), "Decode")
+      const info = yield* auth.getSourceConnectionInformation(source)
+      assert.deepStrictEqual(info.device.connections.map((c) => c.address), ["b"])
     }))
 
   it.effect("Content-Length above maxBodyBytes → Decode without reading the body", () =>
@@ -345,7 +355,7 @@ describe("errors: undecodable 2xx bodies → Decode (a failure, never a defect)"
       const big = JSON.stringify({ ...JSON.parse(userJson), padding: "p".repeat(2000) })
       const { auth, client } = yield* setup(reply.json(200, big))
       const error = yield* expectFailure(
-        auth.getTokenDetails().pipe(Effect.provide(PlexPolicy.layer({ maxBodyBytes: 1000 })))
+        auth.getTokenDetails().pipe(Effect.provide(Layer.orDie(PlexPolicy.layer({ maxBodyBytes: 1000 }))))
       )
       const sdk = expectSdk(error, "Decode")
       assert.include(sdk.detail, "1000-byte cap")
@@ -358,7 +368,7 @@ describe("errors: undecodable 2xx bodies → Decode (a failure, never a defect)"
       const chunks = Array.from({ length: 10 }, (_, i) => (i === 0 ? "{\"padding\":\"" : "") + "q".repeat(300))
       const { auth, client } = yield* setup(reply.chunked(200, chunks, { "content-type": "application/json" }))
       const error = yield* expectFailure(
-        auth.getTokenDetails().pipe(Effect.provide(PlexPolicy.layer({ maxBodyBytes: 1000 })))
+        auth.getTokenDetails().pipe(Effect.provide(Layer.orDie(PlexPolicy.layer({ maxBodyBytes: 1000 }))))
       )
       const sdk = expectSdk(error, "Decode")
       assert.include(sdk.detail, "1000-byte cap")

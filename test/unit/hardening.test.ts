@@ -4,10 +4,11 @@
  */
 import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, Redacted, TestClock } from "effect"
+import type { ConfigError, Duration } from "effect"
+import { Effect, Either, Layer, Logger, Redacted, TestClock } from "effect"
 import { Authentication, PinLogin, PlexConfig, PlexPolicy, PlexToken } from "../../src/index.js"
 import * as Xml from "../../src/internal/xml.js"
-import { baseConfig, expectFailure, makeTestClient, reply, setup } from "./helpers.js"
+import { baseConfig, expectFailure, makeTestClient, reply, setup, TOKEN } from "./helpers.js"
 
 const pinsOver = (client: ReturnType<typeof makeTestClient>) =>
   Effect.provide(
@@ -35,11 +36,30 @@ describe("header values", () => {
       assert.strictEqual(Buffer.from(sent, "latin1").toString("utf8"), "Ada’s iPhone")
     }))
 
-  it.effect("a control character in an identity value is an InvalidRequest, and nothing is sent", () =>
+  it.effect("a control character in an identity value fails the config layer, naming the option", () =>
     Effect.gen(function*() {
-      const { auth, client } = yield* setup(reply.json(200, {}), {
-        config: { ...baseConfig, product: "My App\r\nX-Evil: 1" }
-      })
+      const refused = yield* Effect.flip(
+        Effect.scoped(Layer.build(PlexConfig.layer({ ...baseConfig, product: "My App\r\nX-Evil: 1" })))
+      )
+      assert.deepStrictEqual((refused as ConfigError.InvalidData).path, ["product"])
+      assert.notInclude(String(refused), "Evil")
+    }))
+
+  it.effect("a hand-built PlexConfig with a control character is still an InvalidRequest, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const client = makeTestClient(reply.json(200, {}))
+      const config = Either.getOrThrow(PlexConfig.make(baseConfig))
+      const auth = yield* Effect.provide(
+        Authentication.Authentication,
+        Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
+          client.layer,
+          PlexToken.layer(TOKEN),
+          Layer.succeed(PlexConfig.PlexConfig, {
+            ...config,
+            headers: { ...config.headers, "x-plex-product": "My App\r\nX-Evil: 1" }
+          })
+        )))
+      )
       const error = sdkError(yield* expectFailure(auth.getTransientToken()))
       assert.strictEqual(error.reason, "InvalidRequest")
       assert.include(error.detail, "x-plex-product")
@@ -90,10 +110,9 @@ describe("retries", () => {
 })
 
 describe("durations the parser refuses", () => {
-  it("PlexPolicy.make keeps the base value instead of throwing", () => {
-    const policy = PlexPolicy.make({ deadline: "1e3 seconds" as Duration.DurationInput, maxAttempts: Number.NaN })
-    assert.isTrue(Duration.equals(policy.deadline, PlexPolicy.defaults.deadline))
-    assert.strictEqual(policy.maxAttempts, PlexPolicy.defaults.maxAttempts)
+  it("PlexPolicy.make refuses them with a ConfigError instead of throwing or keeping a default", () => {
+    const result = PlexPolicy.make({ deadline: "1e3 seconds" as Duration.DurationInput })
+    assert.isTrue(Either.isLeft(result))
   })
 
   it.effect("waitForToken with an unreadable interval is an InvalidRequest, not a defect", () =>

@@ -256,7 +256,11 @@ export const authLayer = (
 ): Layer.Layer<Authentication.Authentication> =>
   Authentication.layer.pipe(
     Layer.provide(
-      Layer.mergeAll(client.layer, PlexConfig.layer(options.config ?? baseConfig), tokenLayer(options.token))
+      Layer.mergeAll(
+        client.layer,
+        Layer.orDie(PlexConfig.layer(options.config ?? baseConfig)),
+        tokenLayer(options.token)
+      )
     )
   )
 

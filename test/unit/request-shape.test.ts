@@ -64,12 +64,15 @@ describe("request shape", () => {
       assert.strictEqual(request.body, "")
     }))
 
-  it.effect("getTransientToken: GET {serverUrl}/security/token?type=delegation&scope=all", () =>
+  it.effect("getTransientToken: POST {serverUrl}/security/token?type=delegation&scope=all", () =>
     Effect.gen(function*() {
       const { auth, client } = yield* setup(transient, { config: fullConfig })
       yield* auth.getTransientToken()
       const request = client.last()
-      assert.strictEqual(request.method, "GET")
+      // POST with no body: the only verb the current spec declares ("POST is preferred").
+      assert.strictEqual(request.method, "POST")
+      assert.strictEqual(request.body, "")
+      assert.isUndefined(request.headers["content-type"])
       assert.strictEqual(request.url, `${SERVER_URL}/security/token?type=delegation&scope=all`)
       assert.strictEqual(request.headers["accept"], "application/json")
       assert.deepStrictEqual(xPlexHeaders(request.headers), { ...identityHeaders, "x-plex-token": TOKEN })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Option, TestClock, TestServices } from "effect"
+import { Cause, ConfigError, Duration, Effect, Either, Exit, Fiber, Option, TestClock, TestServices } from "effect"
 import { PlexError, PlexPolicy } from "../../src/index.js"
 import { reply, setup } from "./helpers.js"
 
@@ -335,7 +335,9 @@ describe("timeouts and the deadline on the TestClock", () => {
 })
 
 describe("PlexPolicy (pure)", () => {
-  const noJitter = PlexPolicy.make({ jitter: false, baseDelay: "100 millis", maxDelay: "1 second" })
+  const make = (options: PlexPolicy.Options, base?: PlexPolicy.Policy) =>
+    Either.getOrThrow(PlexPolicy.make(options, base))
+  const noJitter = make({ jitter: false, baseDelay: "100 millis", maxDelay: "1 second" })
 
   it("retryDelayMillis is exponential from baseDelay and capped at maxDelay", () => {
     assert.deepStrictEqual(
@@ -350,7 +352,7 @@ describe("PlexPolicy (pure)", () => {
   })
 
   it("jitter keeps each wait within [50%, 100%] of the backoff", () => {
-    const jittered = PlexPolicy.make({ jitter: true, baseDelay: "100 millis", maxDelay: "1 second" })
+    const jittered = make({ jitter: true, baseDelay: "100 millis", maxDelay: "1 second" })
     assert.strictEqual(PlexPolicy.retryDelayMillis(jittered, 1, undefined, 0), 50)
     assert.strictEqual(PlexPolicy.retryDelayMillis(jittered, 3, undefined, 0), 200)
     assert.strictEqual(PlexPolicy.retryDelayMillis(jittered, 3, undefined, 0.5), 300)
@@ -370,20 +372,20 @@ describe("PlexPolicy (pure)", () => {
   })
 
   it("a server's Retry-After wins over backoff, jitter and maxDelay", () => {
-    const jittered = PlexPolicy.make({ jitter: true, baseDelay: "100 millis", maxDelay: "1 second" })
+    const jittered = make({ jitter: true, baseDelay: "100 millis", maxDelay: "1 second" })
     assert.strictEqual(PlexPolicy.retryDelayMillis(jittered, 1, 7000, 0.3), 7000)
     assert.strictEqual(PlexPolicy.retryDelayMillis(noJitter, 5, 20, 0.3), 20)
     assert.strictEqual(PlexPolicy.retryDelayMillis(noJitter, 1, 0, 0.3), 0)
     assert.strictEqual(PlexPolicy.retryDelayMillis(noJitter, 1, -500, 0.3), 0)
   })
 
-  it("make decodes durations, clamps maxAttempts and keeps the base for what is not given", () => {
-    const policy = PlexPolicy.make({
+  it("make decodes durations and keeps the base for what is not given", () => {
+    const policy = make({
       attemptTimeout: "2 seconds",
       deadline: 9000,
       baseDelay: Duration.millis(10),
       maxDelay: "1 minute",
-      maxAttempts: 2.7,
+      maxAttempts: 2,
       retryStatuses: [503],
       maxBodyBytes: 1000,
       redirects: "none",
@@ -402,17 +404,36 @@ describe("PlexPolicy (pure)", () => {
     assert.strictEqual(policy.propagateTraceContext, true)
     assert.strictEqual(policy.jitter, PlexPolicy.defaults.jitter)
 
-    assert.strictEqual(PlexPolicy.make({ maxAttempts: 0 }).maxAttempts, 1)
-    assert.strictEqual(PlexPolicy.make({ maxAttempts: -3 }).maxAttempts, 1)
-    assert.deepStrictEqual(PlexPolicy.make({}), PlexPolicy.defaults)
+    assert.deepStrictEqual(make({}), PlexPolicy.defaults)
 
-    const base = PlexPolicy.make({ maxAttempts: 5 })
-    const layered = PlexPolicy.make({ jitter: false }, base)
+    const base = make({ maxAttempts: 5 })
+    const layered = make({ jitter: false }, base)
     assert.strictEqual(layered.maxAttempts, 5)
     assert.strictEqual(layered.jitter, false)
     // make never mutates its base.
     assert.strictEqual(PlexPolicy.defaults.maxAttempts, 3)
     assert.strictEqual(base.jitter, true)
+  })
+
+  it("make refuses what it cannot use with a ConfigError naming the option, instead of keeping a default", () => {
+    const refused = (options: PlexPolicy.Options, key: string) => {
+      const result = PlexPolicy.make(options)
+      assert.isTrue(Either.isLeft(result), `${JSON.stringify(options)} was accepted`)
+      if (Either.isLeft(result)) {
+        assert.isTrue(ConfigError.isInvalidData(result.left))
+        assert.deepStrictEqual((result.left as ConfigError.InvalidData).path, [key])
+      }
+    }
+    refused({ maxAttempts: 0 }, "maxAttempts")
+    refused({ maxAttempts: -3 }, "maxAttempts")
+    refused({ maxAttempts: 2.7 }, "maxAttempts")
+    refused({ maxAttempts: Number.NaN }, "maxAttempts")
+    refused({ maxBodyBytes: -1 }, "maxBodyBytes")
+    refused({ maxRedirects: 1.5 }, "maxRedirects")
+    refused({ deadline: "1e3 seconds" as Duration.DurationInput }, "deadline")
+    refused({ attemptTimeout: 0 }, "attemptTimeout")
+    refused({ baseDelay: -5 }, "baseDelay")
+    refused({ retryStatuses: [503, 99] }, "retryStatuses")
   })
 
   it.effect("the policy in force defaults to PlexPolicy.defaults; layer and layerNoRetries replace it", () =>
@@ -425,23 +446,9 @@ describe("PlexPolicy (pure)", () => {
       assert.strictEqual(off.maxAttempts, 1)
     }))
 
-  it.effect("withPolicy applies on top of the policy in force, data-first and data-last", () =>
+  it.effect("withPolicy leaves the policy in force untouched outside the effect it wraps", () =>
     Effect.gen(function*() {
-      const inner = yield* PlexPolicy.PlexPolicy.pipe(
-        PlexPolicy.withPolicy({ deadline: "2 seconds" }),
-        PlexPolicy.withPolicy({ maxAttempts: 7 })
-      )
-      assert.strictEqual(inner.maxAttempts, 7)
-      assert.strictEqual(Duration.toMillis(inner.deadline), 2000)
-      assert.strictEqual(inner.maxBodyBytes, PlexPolicy.defaults.maxBodyBytes)
-
-      const dataFirst = yield* PlexPolicy.withPolicy(PlexPolicy.PlexPolicy, { jitter: false }).pipe(
-        Effect.provide(PlexPolicy.layer({ maxAttempts: 4 }))
-      )
-      assert.strictEqual(dataFirst.jitter, false)
-      assert.strictEqual(dataFirst.maxAttempts, 4)
-
-      // Outside, nothing changed.
+      yield* Effect.void.pipe(PlexPolicy.withPolicy({ maxAttempts: 7 }))
       assert.strictEqual(yield* PlexPolicy.PlexPolicy, PlexPolicy.defaults)
     }))
 })

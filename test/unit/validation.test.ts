@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { ConfigError, Effect, Layer, Redacted } from "effect"
 import type { Authentication } from "../../src/index.js"
-import { PlexError } from "../../src/index.js"
+import { PlexConfig, PlexError } from "../../src/index.js"
 import type { SetupOptions } from "./helpers.js"
 import { expectFailure, reply, SERVER_URL, setup } from "./helpers.js"
 
@@ -153,9 +153,15 @@ describe("validation: InvalidRequest and zero requests", () => {
       Effect.gen(function*() {
         const viaOption = yield* expectInvalid((auth) => auth.getTransientToken(undefined, { serverUrl: base }))
         assert.include(viaOption.detail, "URL")
-        yield* expectInvalid((auth) => auth.getTransientToken(), { config: { clientIdentifier: "c", serverUrl: base } })
-        yield* expectInvalid((auth) => auth.getTokenDetails(), { config: { clientIdentifier: "c", plexTvUrl: base } })
         yield* expectInvalid((auth) => auth.postUsersSignInData({ login: "u", password: "p" }, { serverUrl: base }))
+        // In the configuration, the same URL is refused once, when the layer is built.
+        for (const key of ["serverUrl", "plexTvUrl", "clientsUrl"] as const) {
+          const refused = yield* Effect.flip(
+            Effect.scoped(Layer.build(PlexConfig.layer({ clientIdentifier: "c", [key]: base })))
+          )
+          assert.isTrue(ConfigError.isInvalidData(refused))
+          assert.deepStrictEqual((refused as ConfigError.InvalidData).path, [key])
+        }
       }))
   }
 
