@@ -26,6 +26,14 @@ export * as Models from "./Models.js"
 export * as PinLogin from "./PinLogin.js"
 
 /**
+ * The whole SDK in one layer (every service, its config, a token store), needing only an
+ * `HttpClient`.
+ *
+ * @since 0.2.0
+ */
+export * as Plex from "./Plex.js"
+
+/**
  * The client's identity (`X-Plex-*` headers) and endpoints.
  *
  * @since 0.1.0
