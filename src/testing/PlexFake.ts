@@ -178,8 +178,9 @@ export interface RecordedRequest {
 // Defined beside the areas that fail with it (they cannot import this module, which imports them).
 export {
   /**
-   * The failure of a control that was given something the fake does not know (e.g. an unknown PIN
-   * or token in {@link Service.approvePin}).
+   * The failure of a control that was given something the fake does not know or cannot accept
+   * (e.g. an unknown PIN or token in {@link Service.approvePin}, a login that is already taken in
+   * {@link Service.addAccount}).
    *
    * @since 0.1.0
    * @category errors
@@ -196,9 +197,11 @@ export {
 export interface Service {
   /**
    * Adds an account that can sign in and whose token is valid on plex.tv and the PMS routes.
-   * Dies (a test bug) if the login, or the given token, is already taken.
+   * Fails with {@link PlexFakeError} if the login (matched like sign-in: against each account's
+   * login, username and email, case-insensitively) or the given token is already taken; the fake
+   * is then unchanged.
    */
-  readonly addAccount: (options: AddAccountOptions) => Effect.Effect<FakeAccount>
+  readonly addAccount: (options: AddAccountOptions) => Effect.Effect<FakeAccount, PlexFakeError>
   /** Registers (or replaces) the device `GET /security/resources?source=<source>` answers with. */
   readonly addSource: (source: string, device: FakeDevice) => Effect.Effect<void>
   /** Mints a further valid token for the account with that login. Dies (a test bug) if there is none. */

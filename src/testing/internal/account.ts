@@ -365,7 +365,7 @@ const controls = (ctx: AreaContext<AccountState>): AccountControls => ({
           }
         ]
       })
-      return result instanceof PlexFakeError ? yield* Effect.dieMessage(result.message) : result
+      return result instanceof PlexFakeError ? yield* result : result
     }),
   issueToken: (login) =>
     Effect.flatMap(randomToken, (token) =>

@@ -5,8 +5,9 @@
 import * as Data from "effect/Data"
 
 /**
- * The failure of a control that was given something the fake does not know (e.g. an unknown PIN
- * or token in `Service.approvePin`).
+ * The failure of a control that was given something the fake does not know or cannot accept (e.g.
+ * an unknown PIN or token in `Service.approvePin`, a login that is already taken in
+ * `Service.addAccount`).
  *
  * @since 0.1.0
  * @category errors
