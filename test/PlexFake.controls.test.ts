@@ -93,3 +93,69 @@ describe("addAccount on a clash", () => {
       expect(user.body.email).toBe("ada@example.com")
     }).pipe(Effect.provide(Loopback)))
 })
+
+describe("reset", () => {
+  // Touches every kind of state the fake keeps, then queues one of each outcome fault.
+  const dirty = Effect.gen(function*() {
+    const fake = yield* PlexFake.PlexFake
+    const ada = yield* fake.addAccount({ login: "ada", password: "pw" })
+    const issued = yield* fake.issueToken("ada")
+    yield* fake.addSource("server://s1", { name: "S1", clientIdentifier: "s1" })
+    const minted = yield* send("POST", "/security/token", {
+      token: ada.token,
+      urlParams: { type: "delegation", scope: "all" }
+    })
+    const transient: string = minted.body.MediaContainer.token
+    const pin = (yield* send("POST", "/api/v2/pins")).body
+    yield* fake.approvePin(pin.id, ada.token)
+    yield* fake.autoApprovePins("0 millis", ada.token)
+    for (let i = 0; i < 6; i++) yield* signIn("ada", `wrong-${i}`)
+    expect((yield* signIn("ada", "wrong-again")).body.errors[0].code).toBe(1031)
+    yield* fake.failNext(3, { status: 503 })
+    yield* fake.corruptNext(3, "html")
+    yield* fake.dropNext(3)
+    return { fake, ada, tokens: [ada.token, issued, transient], pin }
+  })
+
+  it.effect("empties every part of the fake, and ids start over (in-process)", () =>
+    Effect.gen(function*() {
+      const { ada, fake, pin, tokens } = yield* dirty
+      yield* fake.reset
+      expect(yield* fake.requests).toEqual([])
+      for (const token of tokens) expect(yield* fake.isTokenValid(token)).toBe(false)
+      // 1001, not 1031: the account is gone and so is the failure count; and no queued fault answers.
+      const signedIn = yield* signIn("ada", "pw")
+      expect(signedIn.status).toBe(401)
+      expect(signedIn.body.errors[0].code).toBe(1001)
+      expect((yield* send("GET", `/api/v2/pins/${pin.id}`)).status).toBe(404)
+      const again = yield* fake.addAccount({ login: "ada", password: "pw" })
+      expect(again.id).toBe(ada.id)
+      const source = yield* send("GET", "/security/resources", {
+        token: again.token,
+        urlParams: { source: "server://s1" }
+      })
+      expect(source.status).toBe(404)
+      const fresh = (yield* send("POST", "/api/v2/pins")).body
+      expect(fresh.id).toBe(pin.id)
+      expect((yield* send("GET", `/api/v2/pins/${fresh.id}`)).body.authToken).toBeNull()
+      expect((yield* fake.requests).map((r) => r.path)).toEqual([
+        "/api/v2/users/signin",
+        `/api/v2/pins/${pin.id}`,
+        "/security/resources",
+        "/api/v2/pins",
+        `/api/v2/pins/${fresh.id}`
+      ])
+    }).pipe(Effect.provide(PlexFake.layerClient)))
+
+  it.live("clears pending delays too, and the loopback server keeps serving on its port", () =>
+    Effect.gen(function*() {
+      const { fake } = yield* dirty
+      const before = yield* PlexFake.PlexFakeServer
+      yield* fake.delayNext(1, "1 hour")
+      yield* fake.reset
+      const ping = yield* send("GET", "/api/v2/ping").pipe(Effect.timeout("5 seconds"))
+      expect(ping.status).toBe(401)
+      expect((yield* PlexFake.PlexFakeServer).url).toBe(before.url)
+      expect((yield* fake.requests).map((r) => r.path)).toEqual(["/api/v2/ping"])
+    }).pipe(Effect.provide(Loopback)))
+})

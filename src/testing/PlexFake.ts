@@ -252,6 +252,13 @@ export interface Service {
   /** Forgets the recorded requests. */
   readonly clearRequests: Effect.Effect<void>
   /**
+   * Puts the fake back as {@link make} built it: no accounts, tokens, PINs or sources, no pending
+   * faults or delays, no recorded requests, auto-approval off, sign-in failure counters cleared,
+   * ids counting from the start again. For a fake shared by several tests (one `layerServer` per
+   * file). A request already in flight finishes against the state it finds. Never fails.
+   */
+  readonly reset: Effect.Effect<void>
+  /**
    * The fake as a platform-agnostic `HttpApp`, for serving it yourself. A dropped request
    * destroys `request.source.socket` where the platform exposes one (Node); elsewhere it dies, which
    * the platform answers with a 500.

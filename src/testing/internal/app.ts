@@ -216,7 +216,8 @@ export const make: Effect.Effect<Fake> = Effect.gen(function*() {
     ...areaControls,
     ...Faults.controls(store),
     requests: Effect.map(Ref.get(store.ref), (s) => Chunk.toReadonlyArray(s.core.requests)),
-    clearRequests: Ref.update(store.ref, (s) => ({ ...s, core: { ...s.core, requests: Chunk.empty() } }))
+    clearRequests: Ref.update(store.ref, (s) => ({ ...s, core: { ...s.core, requests: Chunk.empty() } })),
+    reset: store.reset
   }
   return { controls, app: makeApp(store, router(bound.flatMap((b) => b.routes))) }
 })
