@@ -24,6 +24,10 @@ import { PlexFakeError } from "./internal/errors.js"
 import * as Serve from "./internal/serve.js"
 import { PLEX_TV_PREFIX } from "./internal/wire.js"
 
+// This module is the public face: types, controls' contracts, layers. The fake itself is in
+// internal/, one file per area (account, pins, pms) plus the shared state, wire formats, faults
+// and runners; internal/app.ts explains how an area plugs in.
+
 // -------------------------------------------------------------------------------------------------
 // Public models
 // -------------------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ export type Handler = (
  *
  * - `method`: upper-case, a list of them, or `"*"` for any method.
  * - `path`: for `"plexTv"` relative to `/api/v2` (e.g. `"/pins"`), for `"pms"` the whole path
- *   (e.g. `"/security/token"`). A string must equal the path; a `RegExp` must match it (anchor it).
+ *   (e.g. `"/security/token"`). A string must equal the path; a `RegExp` must match it (anchor it;
+ *   no `g`/`y` flag, which would make `exec` stateful).
  */
 export interface Route {
   readonly host: Host
