@@ -3,13 +3,20 @@
  * PlexFake, so they cannot rot. Each region below is copied verbatim into README.md.
  */
 import { FetchHttpClient, HttpClient } from "@effect/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Redacted } from "effect"
 import { Console, Effect, Layer } from "effect"
-import { Authentication, PlexConfig, PlexError, PlexPolicy, PlexToken } from "effect-plex"
+import { Authentication, Plex, PlexConfig, PlexError, PlexPolicy, PlexToken } from "effect-plex"
 
 // #region layer
-// Identity and endpoints from PLEX_* variables, the token from PLEX_TOKEN, fetch as transport.
-export const PlexLive = Authentication.layer.pipe(
+// The whole SDK (every service, its config, a token store) from the PLEX_* variables:
+// PLEX_CLIENT_IDENTIFIER is required, PLEX_TOKEN optional. It needs only a transport.
+export const PlexLive = Plex.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+// #endregion
+
+// #region layer-granular
+// Or assembled from the granular layers, e.g. for another token source.
+export const AuthenticationLive = Authentication.layer.pipe(
   Layer.provide(Layer.mergeAll(PlexConfig.layerFromEnv, PlexToken.layerFromEnv, FetchHttpClient.layer))
 )
 // #endregion

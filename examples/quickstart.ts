@@ -12,7 +12,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, ConfigProvider, Console, Effect, Exit, Layer, Option, Redacted } from "effect"
-import { Authentication, PlexConfig, PlexError, PlexToken, TokenLifecycle } from "effect-plex"
+import { Authentication, Plex, PlexError, TokenLifecycle } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 
 const step = (text: string) => Console.log(`  ✓ ${text}`)
@@ -67,10 +67,8 @@ export const program = Effect.gen(function*() {
 })
 // #endregion
 
-/** Authentication and TokenLifecycle over fetch, configured from the PLEX_* variables. */
-export const PlexLive = Layer.mergeAll(Authentication.layer, TokenLifecycle.layer).pipe(
-  Layer.provide(Layer.mergeAll(PlexConfig.layerFromEnv, PlexToken.layerFromEnv, FetchHttpClient.layer))
-)
+/** The whole SDK over fetch, configured from the PLEX_* variables. */
+export const PlexLive = Plex.layerFromEnv.pipe(Layer.provide(FetchHttpClient.layer))
 
 /** Starts PlexFake on loopback, seeds it, and answers the PLEX_* variables from it. */
 export const againstFake = <A, E, R>(self: Effect.Effect<A, E, R>) =>

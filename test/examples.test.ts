@@ -3,8 +3,8 @@
  * PlexFake, and README.md must hold exactly the regions of examples/ it shows.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Layer, Redacted } from "effect"
-import { PlexError, PlexPolicy } from "effect-plex"
+import { Cause, ConfigProvider, Console, Effect, Exit, Layer, Redacted } from "effect"
+import { Authentication, PlexError, PlexPolicy } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 import { execFileSync } from "node:child_process"
 import * as Operations from "../examples/operations.js"
@@ -19,26 +19,37 @@ describe("README", () => {
   })
 })
 
-describe("examples/testing.ts", () => {
-  it.live("the in-process fake answers the code under test, retrying a 503", () =>
+describe("examples/testing.ts, under it.effect (TestClock) as a user's test runs", () => {
+  it.effect("the in-process test layer answers the code under test, retrying a 503 at once", () =>
     Effect.gen(function*() {
       const fake = yield* PlexFake.PlexFake
       assert.deepStrictEqual(yield* Testing.testGreeting, ["Hello, ada!", "Hello, ada!"])
       const hits = (yield* fake.requests).filter((r) => r.path === "/api/v2/user")
       assert.strictEqual(hits.length, 3)
-    }).pipe(Effect.provide(Testing.InProcess)))
+      // The seeded account is the one whose token the SDK sent.
+      const account = yield* PlexFake.TestAccount
+      assert.isTrue(hits.every((r) => r.headers["x-plex-token"] === account.token))
+    }).pipe(Effect.provide(Testing.TestLayer)))
 
-  it.live("the loopback fake answers the code under test", () =>
+  it.effect("the loopback test layer answers the code under test", () =>
     Effect.map(
-      Testing.testGreeting.pipe(Effect.provide(Testing.OverLoopback)),
+      Testing.testGreeting.pipe(Effect.provide(Testing.LoopbackTestLayer)),
       (greetings) => assert.deepStrictEqual(greetings, ["Hello, ada!", "Hello, ada!"])
     ))
 
-  it.effect("the stub replaces the service outright", () =>
-    Effect.map(
-      Testing.greeting.pipe(Effect.provide(Testing.StubAuthentication)),
-      (text) => assert.strictEqual(text, "Hello, stub!")
-    ))
+  it.effect("the hand-assembled layer answers the code under test", () =>
+    Effect.gen(function*() {
+      const fake = yield* PlexFake.PlexFake
+      yield* fake.addAccount({ login: "ada@example.com", password: "pw", username: "ada", token: "fake-account-token" })
+      assert.deepStrictEqual(yield* Testing.testGreeting, ["Hello, ada!", "Hello, ada!"])
+    }).pipe(Effect.provide(Testing.SdkOnFake)))
+
+  it.effect("the stub replaces the service outright; a method it leaves out dies as unimplemented", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Testing.greeting, "Hello, stub!")
+      const exit = yield* Effect.exit(Authentication.getTransientToken())
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+    }).pipe(Effect.provide(Testing.StubAuthentication)))
 })
 
 /** Console output of an effect, line by line. */

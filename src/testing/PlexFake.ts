@@ -418,3 +418,27 @@ export const layerConfig = (
         serverUrl: urls.serverUrl
       }))
   )
+
+// The SDK wired to the fake in one layer, for users' tests.
+export {
+  /**
+   * @since 0.2.0
+   * @category layers
+   */
+  layerTest,
+  /**
+   * @since 0.2.0
+   * @category tags
+   */
+  TestAccount,
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  type TestOptions,
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  type TestProvided
+} from "./internal/sdk.js"
