@@ -50,7 +50,7 @@ describe("attempt timeouts abort the request on every transport", () => {
         const context = yield* Layer.build(
           Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
             transport,
-            PlexConfig.layer({ clientIdentifier: "timeouts-test", serverUrl: origin }),
+            Layer.orDie(PlexConfig.layer({ clientIdentifier: "timeouts-test", serverUrl: origin })),
             PlexToken.layer("tok-timeouts-1")
           )))
         )
@@ -72,6 +72,41 @@ describe("attempt timeouts abort the request on every transport", () => {
         // The abort reaches the socket shortly after the attempt ends.
         for (let i = 0; i < 100 && closed() === 0; i++) yield* Effect.sleep("10 millis")
         assert.strictEqual(closed(), 1, "the aborted request's connection is closed")
+      })))
+  }
+})
+
+/** A loopback port with nothing listening: bound, then closed. */
+const closedPort = Effect.async<number>((resume) => {
+  const server = http.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const port = (server.address() as AddressInfo).port
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+describe("a refused connection exposes its errno", () => {
+  for (const [name, transport] of transports) {
+    it.live(`${name}: Transport with errno ECONNREFUSED`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const port = yield* closedPort
+        const context = yield* Layer.build(
+          Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
+            transport,
+            Layer.orDie(PlexConfig.layer({ clientIdentifier: "errno-test", serverUrl: `http://127.0.0.1:${port}` })),
+            PlexToken.layer("tok-errno-1")
+          )))
+        )
+        const exit = yield* Effect.exit(
+          Authentication.getTransientToken().pipe(PlexPolicy.withPolicy({ maxAttempts: 1 }), Effect.provide(context))
+        )
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", String(exit))
+        if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+          const error = exit.cause.error
+          assert.isTrue(PlexError.isReason(error, "Transport"), String(error))
+          assert.strictEqual((error as PlexError.PlexSdkError).errno, "ECONNREFUSED")
+          assert.include(error.message, "ECONNREFUSED")
+        }
       })))
   }
 })

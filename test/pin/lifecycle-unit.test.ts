@@ -1,7 +1,8 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientModule from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import type { LogLevel } from "effect"
-import { Effect, Exit, Layer, Logger, Redacted, Schedule, Scope, TestClock } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, Redacted, Schedule, Scope, TestClock } from "effect"
 import { expectTypeOf } from "vitest"
 import * as Models from "../../src/Models.js"
 import * as PlexConfig from "../../src/PlexConfig.js"
@@ -261,6 +262,42 @@ describe("TokenLifecycle.keepAlive", () => {
       assert.include(warnings[1].text, "unauthorized")
       for (const entry of logs) assert.notInclude(entry.text, TOKEN)
     })))
+
+  it.effect("a ping that dies (a bug in a transform) is logged with its cause, and the fiber carries on", () =>
+    Effect.gen(function*() {
+      const entries: Array<{ level: string; text: string }> = []
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ cause, logLevel, message }) => {
+          entries.push({ level: logLevel._tag, text: `${JSON.stringify(message)} ${Cause.pretty(cause)}` })
+        })
+      )
+      let calls = 0
+      const dying = HttpClientModule.make(() =>
+        Effect.suspend(() => {
+          calls++
+          return Effect.die(new Error("kaboom in a transform"))
+        })
+      )
+      const layer = TokenLifecycle.layer.pipe(
+        Layer.provide(Layer.mergeAll(
+          Layer.succeed(HttpClientModule.HttpClient, dying),
+          Layer.orDie(PlexConfig.layer(config)),
+          PlexToken.layer(TOKEN)
+        ))
+      )
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* TokenLifecycle.keepAlive(Schedule.spaced("1 hour"))
+        yield* settle
+        yield* TestClock.adjust("1 hour")
+        yield* settle
+      })).pipe(Effect.provide(layer), Effect.provide(logger))
+      assert.strictEqual(calls, 2, "the fiber carried on after the defect")
+      const warnings = entries.filter((entry) => entry.level === "Warning")
+      assert.strictEqual(warnings.length, 2)
+      assert.include(warnings[0].text, "ping failed unexpectedly")
+      assert.include(warnings[0].text, "kaboom in a transform", "the defect's details are logged")
+    }))
 
   it.effect("the module accessor needs Scope and TokenLifecycle, and returns once forked", () =>
     Effect.gen(function*() {

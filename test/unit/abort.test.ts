@@ -1,18 +1,33 @@
 /**
- * How a call ends its requests: on the live clock an attempt timeout aborts the request through the
- * `AbortSignal` @effect/platform hands the transport (no fiber is forked per call), an interrupted
- * call aborts what is in flight, a successful one leaves its request alone, and the caller's fiber
- * is left as it was whichever way the call ends.
+ * How a call ends its requests: an attempt timeout interrupts the attempt (so it ends even on a
+ * transport that ignores its `AbortSignal`) and aborts the request through that signal, on the
+ * live clock and under `TestClock` alike; an interrupted call aborts what is in flight, a successful
+ * one leaves its request alone; no timer or fiber outlives a call; and the caller's fiber is left as
+ * it was whichever way the call ends.
  */
 import { FetchHttpClient, Headers, HttpClient, HttpClientResponse } from "@effect/platform"
 import type { HttpClientError, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Fiber, FiberRef, Layer, Option, Scope, Tracer } from "effect"
+import {
+  Cause,
+  Context,
+  Effect,
+  Exit,
+  Fiber,
+  FiberRef,
+  Layer,
+  Option,
+  Scope,
+  Supervisor,
+  TestClock,
+  Tracer
+} from "effect"
 import { Authentication, PlexConfig, PlexError, PlexPolicy, PlexToken } from "../../src/index.js"
 import { untilAborted } from "../../src/internal/abort.js"
-import { baseConfig, expectFailure } from "./helpers.js"
+import { baseConfig, expectFailure, makeTestClient, reply } from "./helpers.js"
 
-type Answer = "hang" | "ok"
+/** `hang`: ends when its signal aborts, as real transports do; `deaf`: never ends, whatever happens. */
+type Answer = "hang" | "deaf" | "ok"
 
 /** A transport that records each request's signal and answers from `script`, in order. */
 const signalClient = (script: ReadonlyArray<Answer>) => {
@@ -23,6 +38,8 @@ const signalClient = (script: ReadonlyArray<Answer>) => {
       const answer = script[Math.min(signals.length - 1, script.length - 1)]
       return answer === "hang"
         ? untilAborted(request as HttpClientRequest.HttpClientRequest, signal)
+        : answer === "deaf"
+        ? Effect.never
         : Effect.succeed(HttpClientResponse.fromWeb(
           request,
           new Response(JSON.stringify({ MediaContainer: { token: "transient-1" } }), {
@@ -36,7 +53,7 @@ const signalClient = (script: ReadonlyArray<Answer>) => {
     Authentication.Authentication,
     Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
       Layer.succeed(HttpClient.HttpClient, client),
-      PlexConfig.layer(baseConfig),
+      Layer.orDie(PlexConfig.layer(baseConfig)),
       PlexToken.layer("tok-abort-1")
     )))
   )
@@ -69,6 +86,126 @@ describe("attempt timeouts on the live clock", () => {
       assert.strictEqual(signals.length, 2)
       assert.isTrue(signals[0].aborted, "the timed-out request is aborted")
       assert.isFalse(signals[1].aborted, "the request that answered is not")
+    }))
+})
+
+describe("a transport that never answers and ignores its signal", () => {
+  it.live("is cut short on the live clock: Timeout after the attempt's budget", () =>
+    Effect.gen(function*() {
+      const { auth, signals } = signalClient(["deaf"])
+      const service = yield* auth
+      const started = Date.now()
+      const error = yield* expectFailure(
+        PlexPolicy.withPolicy(service.getTransientToken(), { attemptTimeout: "30 millis", maxAttempts: 1 })
+      )
+      assert.isTrue(PlexError.isReason(error, "Timeout"), String(error))
+      assert.isBelow(Date.now() - started, 2_000)
+      assert.isTrue(signals[0].aborted, "its signal is aborted all the same")
+    }))
+
+  it.effect("is cut short under TestClock by the same code path", () =>
+    Effect.gen(function*() {
+      const { auth, signals } = signalClient(["deaf"])
+      const service = yield* auth
+      const fiber = yield* Effect.fork(
+        Effect.exit(PlexPolicy.withPolicy(service.getTransientToken(), { attemptTimeout: "5 seconds", maxAttempts: 1 }))
+      )
+      yield* TestClock.adjust("4999 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "not before the budget")
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.join(fiber)
+      assert.isTrue(Exit.isFailure(exit) && PlexError.isReason(Cause.squash(exit.cause), "Timeout"))
+      assert.isTrue(signals[0].aborted)
+    }))
+
+  it.effect("the deadline bounds a chain of such attempts", () =>
+    Effect.gen(function*() {
+      const { auth, signals } = signalClient(["deaf"])
+      const service = yield* auth
+      const fiber = yield* Effect.fork(Effect.exit(PlexPolicy.withPolicy(service.getTransientToken(), {
+        attemptTimeout: "50 millis",
+        deadline: "120 millis",
+        maxAttempts: 10,
+        baseDelay: 0
+      })))
+      yield* TestClock.adjust("120 millis")
+      const exit = yield* Fiber.join(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
+      assert.isTrue(PlexError.isReason(error, "Timeout"))
+      assert.include((error as PlexError.PlexSdkError).detail, "deadline")
+      // 50 + 50 + the last 20 of the deadline: three attempts, each cut short.
+      assert.strictEqual(signals.length, 3)
+      assert.isTrue(signals.every((signal) => signal.aborted))
+    }))
+})
+
+describe("nothing outlives a call", () => {
+  const tracked = <A, E>(self: Effect.Effect<A, E>) =>
+    Effect.gen(function*() {
+      const supervisor = yield* Supervisor.track
+      const exit = yield* Effect.exit(Effect.supervised(self, supervisor))
+      return { exit, fibers: yield* supervisor.value }
+    })
+
+  const failingAuth = Effect.provide(
+    Authentication.Authentication,
+    Authentication.layer.pipe(Layer.provide(Layer.mergeAll(
+      makeTestClient(reply.status(500)).layer,
+      Layer.orDie(PlexConfig.layer(baseConfig)),
+      PlexToken.layer("tok")
+    )))
+  )
+
+  it.effect("no fiber after a success, a failure, a timeout or an interruption", () =>
+    Effect.gen(function*() {
+      const success = yield* tracked((yield* signalClient(["ok"]).auth).getTransientToken())
+      assert.isTrue(Exit.isSuccess(success.exit))
+      assert.strictEqual(success.fibers.length, 0)
+
+      const failed = yield* tracked(
+        PlexPolicy.withPolicy((yield* failingAuth).getTransientToken(), { maxAttempts: 1 })
+      )
+      assert.isTrue(Exit.isFailure(failed.exit))
+      assert.strictEqual(failed.fibers.length, 0)
+
+      const service = yield* signalClient(["deaf"]).auth
+      const timing = yield* Effect.fork(tracked(
+        PlexPolicy.withPolicy(service.getTransientToken(), { attemptTimeout: "1 second", maxAttempts: 1 })
+      ))
+      yield* TestClock.adjust("1 second")
+      const timedOut = yield* Fiber.join(timing)
+      assert.isTrue(Exit.isFailure(timedOut.exit))
+      assert.strictEqual(timedOut.fibers.length, 0)
+
+      const supervisor = yield* Supervisor.track
+      const running = yield* Effect.fork(Effect.supervised(service.getTransientToken(), supervisor))
+      yield* TestClock.adjust("1 millis")
+      assert.isAbove((yield* supervisor.value).length, 0, "the attempt runs in a fiber of its own")
+      yield* Fiber.interrupt(running)
+      assert.strictEqual((yield* supervisor.value).length, 0)
+    }))
+
+  // Node's own count of pending timers: the live clock's attempt timer must be cleared however the
+  // call ends.
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === "Timeout").length
+
+  it.live("no timer left on the live clock after a success, a failure, a timeout or an interruption", () =>
+    Effect.gen(function*() {
+      const before = timers()
+      yield* (yield* signalClient(["ok"]).auth).getTransientToken()
+      assert.strictEqual(timers(), before, "after a success")
+      yield* Effect.exit(PlexPolicy.withPolicy((yield* failingAuth).getTransientToken(), { maxAttempts: 1 }))
+      assert.strictEqual(timers(), before, "after a failure")
+      const service = yield* signalClient(["deaf"]).auth
+      yield* Effect.exit(
+        PlexPolicy.withPolicy(service.getTransientToken(), { attemptTimeout: "10 millis", maxAttempts: 1 })
+      )
+      assert.strictEqual(timers(), before, "after a timeout")
+      const running = yield* Effect.fork(service.getTransientToken())
+      yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(running)
+      assert.strictEqual(timers(), before, "after an interruption")
     }))
 })
 
