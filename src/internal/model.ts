@@ -229,7 +229,7 @@ export const list = <A>(item: Kind<A>): Kind<ReadonlyArray<A>> =>
       }
       const out: Array<A> = []
       for (let i = 0; i < u.length; i++) {
-        const value = item.read(u[i], issues, path)
+        const value = item.read(u[i], issues, item.nested ? child(path, i) : path)
         if (value === Invalid || value === Absent) {
           issues.failure = undefined
           drop(issues, child(path, i))

@@ -10,48 +10,14 @@
 import type { HttpClientRequest } from "@effect/platform"
 import { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import type { Context, Option } from "effect"
-import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Logger, Redacted, Tracer } from "effect"
+import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Logger, Redacted } from "effect"
 import { inspect } from "node:util"
 import { Authentication, PlexError, PlexPolicy } from "../../src/index.js"
 import { untilAborted } from "../../src/internal/abort.js"
+import { type CapturedSpan, withCapturedSpans } from "../support/spans.js"
 import { filler, findSecret, fixtureJson, harness, secret, webResponse } from "./arbitraries.js"
 
 // --- capture ------------------------------------------------------------------------------------
-
-class CapturedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId = Math.random().toString(16).slice(2)
-  readonly traceId = "property-test-trace"
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<{ readonly name: string; readonly attributes: unknown }> = []
-  readonly links: Array<Tracer.SpanLink>
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    links: ReadonlyArray<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind
-  ) {
-    this.links = [...links]
-    this.status = { _tag: "Started", startTime }
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push({ name, attributes })
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
 
 interface Capture {
   readonly spans: Array<CapturedSpan>
@@ -65,14 +31,7 @@ const capturing = <A, E, R>(effect: Effect.Effect<A, E, R>, capture: Capture): E
     Effect.tapError((error) => Effect.logWarning(error)),
     Effect.tap((value) => Effect.logInfo("decoded", value)),
     Effect.withSpan("property-test"),
-    Effect.withTracer(Tracer.make({
-      span: (name, parent, context, links, startTime, kind) => {
-        const span = new CapturedSpan(name, parent, context, links, startTime, kind)
-        capture.spans.push(span)
-        return span
-      },
-      context: (f) => f()
-    })),
+    (self) => withCapturedSpans(self, capture.spans),
     Effect.provide(Logger.replace(
       Logger.defaultLogger,
       Logger.make((options) => {
