@@ -65,7 +65,9 @@ export const makeBaseline = (origin: string): Record<Operation, () => Promise<un
       return JSON.parse(await response.text())
     },
     getTransientToken: async () => {
+      // POST with no body, as the SDK sends it (the only verb the current spec declares).
       const response = await fetch(`${origin}/security/token?${query({ type: "delegation", scope: "all" })}`, {
+        method: "POST",
         headers: withToken,
         redirect: "manual"
       })

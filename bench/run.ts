@@ -23,10 +23,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import type * as Sdk from "effect-plex"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
@@ -44,6 +45,7 @@ import {
   type Operation,
   operations
 } from "./baseline.js"
+import { PlainSource, PlainTransient, PlainUser } from "./plain.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const self = fileURLToPath(import.meta.url)
@@ -208,12 +210,12 @@ const makeSdkDriver = async (
 }
 
 /**
- * The leanest Effect call on the same transport, the floor under any Effect SDK: execute, status
- * check, decode the body into the SDK's own models. No validation, retries, timeouts, spans (the
- * platform's is off, as in the SDK), body cap, redirect handling or secret scrubbing.
+ * The floor under any Effect SDK on the same transport (issue #10): execute, status check, decode
+ * the body into plain `Schema.Struct`s of the same fields (bench/plain.ts), with an interrupting
+ * timeout, the least a correct call does. No validation, retries, spans (the platform's is off, as
+ * in the SDK), body cap, redirect handling, secret scrubbing, leniency or `Redacted` values.
  */
 const makeMinDriver = async (
-  { Models }: typeof Sdk,
   variant: "min-undici" | "min-fetch",
   origin: string
 ): Promise<Driver> => {
@@ -225,34 +227,42 @@ const makeMinDriver = async (
       response.status === status
         ? HttpClientResponse.schemaBodyJson(schema)(response)
         : Effect.fail(new Error(`HTTP ${response.status}`))
-  const user = decodeAs(Models.PlexUser, 200)
-  const signedIn = decodeAs(Models.PlexUser, 201)
-  const transient = decodeAs(
-    Schema.Struct({ MediaContainer: Schema.Struct({ token: Models.TransientToken.fields.token }) }),
-    200
-  )
-  const source = decodeAs(Schema.Struct({ MediaContainer: Schema.Struct({ Device: Models.SourceDevice }) }), 200)
+  const user = decodeAs(PlainUser, 200)
+  const signedIn = decodeAs(PlainUser, 201)
+  const transient = decodeAs(PlainTransient, 200)
+  const source = decodeAs(PlainSource, 200)
+  const timeout = Duration.seconds(10)
   return effectDriver(variant, runtime, {
-    getTokenDetails: () => Effect.flatMap(client.get(`${origin}/api/v2/user`, { headers }), user),
+    getTokenDetails: () =>
+      Effect.timeout(Effect.flatMap(client.get(`${origin}/api/v2/user`, { headers }), user), timeout),
     postUsersSignInData: () =>
-      Effect.flatMap(
-        client.post(`${origin}/api/v2/users/signin`, {
-          headers: identityHeaders,
-          body: HttpBody.urlParams(
-            UrlParams.fromInput({ login: benchLogin, password: benchPassword, rememberMe: "false" })
-          )
-        }),
-        signedIn
+      Effect.timeout(
+        Effect.flatMap(
+          client.post(`${origin}/api/v2/users/signin`, {
+            headers: identityHeaders,
+            body: HttpBody.urlParams(
+              UrlParams.fromInput({ login: benchLogin, password: benchPassword, rememberMe: "false" })
+            )
+          }),
+          signedIn
+        ),
+        timeout
       ),
     getTransientToken: () =>
-      Effect.flatMap(
-        client.get(`${origin}/security/token`, { headers, urlParams: { type: "delegation", scope: "all" } }),
-        transient
+      Effect.timeout(
+        Effect.flatMap(
+          client.post(`${origin}/security/token`, { headers, urlParams: { type: "delegation", scope: "all" } }),
+          transient
+        ),
+        timeout
       ),
     getSourceConnectionInformation: () =>
-      Effect.flatMap(
-        client.get(`${origin}/security/resources`, { headers, urlParams: { source: benchSource } }),
-        source
+      Effect.timeout(
+        Effect.flatMap(
+          client.get(`${origin}/security/resources`, { headers, urlParams: { source: benchSource } }),
+          source
+        ),
+        timeout
       )
   }, (value) =>
     String(
@@ -283,9 +293,9 @@ const interleaved = async (origin: string, distIndex: string): Promise<Array<OpR
   const sdk = await loadSdk(distIndex)
   const drivers = [
     makeRawDriver(origin),
-    await makeMinDriver(sdk, "min-undici", origin),
+    await makeMinDriver("min-undici", origin),
     await makeSdkDriver(sdk, "sdk-undici", origin),
-    await makeMinDriver(sdk, "min-fetch", origin),
+    await makeMinDriver("min-fetch", origin),
     await makeSdkDriver(sdk, "sdk-fetch", origin)
   ]
   for (const op of operations) {

@@ -39,7 +39,10 @@ const server = http.createServer((req, res) => {
     return
   }
   req.resume()
-  if (req.method !== "GET") return send(res, 404, unauthorized)
+  // A PMS answers /security/token on any verb (the SDK sends POST); the rest are GETs.
+  if (req.method !== "GET" && !(req.method === "POST" && path === "/security/token")) {
+    return send(res, 404, unauthorized)
+  }
   if (!hasToken) return send(res, 401, unauthorized)
   switch (path) {
     case "/api/v2/user":

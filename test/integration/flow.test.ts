@@ -21,6 +21,26 @@ const failure = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   })
 
 layer(LoopbackLive, { excludeTestServices: true })("PlexFake over loopback", (it) => {
+  it.effect("getTransientToken sends POST with no body; the fake, like a PMS, answers GET as well", () =>
+    Effect.gen(function*() {
+      const fake = yield* PlexFake.PlexFake
+      const urls = yield* PlexFake.PlexFakeServer
+      const account = yield* fake.addAccount({ login: uniqueLogin("verbs"), password: "pw" })
+      yield* fake.clearRequests
+      yield* Authentication.getTransientToken(undefined, { token: Redacted.make(account.token) })
+      const sent = (yield* fake.requests).filter((r) => r.path === "/security/token")
+      assert.deepStrictEqual(sent.map((r) => r.method), ["POST"])
+      assert.isUndefined(sent[0].headers["content-type"])
+      const viaGet = yield* Effect.promise(() =>
+        fetch(`${urls.serverUrl}/security/token?type=delegation&scope=all`, {
+          headers: { accept: "application/json", "x-plex-token": account.token }
+        })
+      )
+      assert.strictEqual(viaGet.status, 200)
+      // The other tests read the fake's record of requests from the start.
+      yield* fake.clearRequests
+    }))
+
   it.effect("sign in → 2FA → token details → transient token → source information → revoked token", () =>
     Effect.gen(function*() {
       const fake = yield* PlexFake.PlexFake

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Redacted, Schema } from "effect"
 import { readdirSync } from "node:fs"
 import { Models } from "../../src/index.js"
+import { type CapturedSpan, withCapturedSpans } from "../support/spans.js"
 import { fixture, fixtureJson, reply, setup } from "./helpers.js"
 
 const iso = (date: DateTime.Utc | undefined): string | undefined =>
@@ -101,10 +102,12 @@ describe("decoding: every 2xx fixture through its operation", () => {
       "get-token-details.200.plex-api-rs-plexpass.json",
       "get-token-details.200.python-plexapi.xml",
       "get-token-details.200.spec-2024-08-examples-block.json",
+      "get-token-details.200.spec-current-prism.json",
       "get-token-details.200.spec-example.json",
       "get-transient-token.200.json",
       "get-transient-token.200.legacy-docs.xml",
       "get-transient-token.200.plexopedia.xml",
+      "post-users-sign-in-data.201.spec-current-prism.json",
       "post-users-sign-in-data.201.spec-example.json",
       "post-users-sign-in-data.201.spec-test-1.json",
       "post-users-sign-in-data.201.spec-test-2.json"
@@ -112,6 +115,35 @@ describe("decoding: every 2xx fixture through its operation", () => {
     const present = readdirSync(new URL("../fixtures/", import.meta.url)).filter((name) => /\.2\d\d\./.test(name))
     assert.deepStrictEqual(present.sort(), covered.sort())
   })
+
+  // The spec's own example, as a spec-driven mock server serves it: "entitlements" is the string "[]"
+  // where the schema says an array of strings. It used to sink the whole user.
+  for (
+    const [name, decode] of [
+      ["get-token-details.200.spec-current-prism.json", decodeUser],
+      ["post-users-sign-in-data.201.spec-current-prism.json", decodeSignIn]
+    ] as const
+  ) {
+    it.effect(`${name}: decodes, with "entitlements" dropped and counted`, () =>
+      Effect.gen(function*() {
+        const raw = fixtureJson(name)
+        assert.strictEqual(raw.entitlements, "[]")
+        const spans: Array<CapturedSpan> = []
+        const user = yield* withCapturedSpans(decode(name), spans)
+        assert.strictEqual(user.id, 13692262)
+        assert.strictEqual(user.uuid, "dae343c1f45beb4f")
+        assert.strictEqual(user.username, "Username")
+        assert.strictEqual(Redacted.value(user.authToken), "CxoUzBTSV5hsxjTpFKaf")
+        assert.isUndefined(user.entitlements)
+        assert.deepStrictEqual(user.roles, ["string"])
+        assert.strictEqual(user.services?.[0]?.identifier, "metadata-dev")
+        assert.strictEqual(user.profile?.defaultAudioLanguage, "ja")
+        assert.strictEqual(iso(user.joinedAt), epoch(1556281940))
+        const span = spans.find((s) => s.name.startsWith("Authentication."))!
+        assert.strictEqual(span.attributes.get("plex.decode.dropped"), 1)
+        assert.strictEqual(span.attributes.get("plex.decode.dropped_fields"), "entitlements")
+      }))
+  }
 
   it.effect("get-token-details.200.spec-example.json", () =>
     Effect.gen(function*() {
