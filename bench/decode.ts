@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import type * as Entry from "./decode-entry.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const fixtures = join(root, "test/fixtures")
@@ -26,7 +27,7 @@ const main = async () => {
     target: "node20",
     logLevel: "error"
   })
-  const { decoders, xmlToJson } = await import(pathToFileURL(out).href) as typeof import("./decode-entry.js")
+  const { decoders, xmlToJson } = await import(pathToFileURL(out).href) as typeof Entry
   const names = readdirSync(fixtures).filter((name) =>
     /^(get-token-details\.200|post-users-sign-in-data\.201)\./.test(name) && /\.(json|xml)$/.test(name)
   ).sort()
