@@ -40,6 +40,7 @@ import * as Model from "./model.js"
 import * as Adjust from "./policy.js"
 import { describeCause, describeParseError, excerpt } from "./secrets.js"
 import { ServerTarget } from "./server.js"
+import { interruptAfter } from "./timeout.js"
 import * as Xml from "./xml.js"
 
 /**
@@ -188,21 +189,23 @@ const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.P
     : error
 
 /**
- * One attempt, bounded by `millis` on Effect's `Clock` (so `TestClock` drives it), on one code path
- * whatever the transport: when the time passes the attempt is interrupted, so it ends even on a
- * transport that ignores its `AbortSignal`. The attempt owns a scope to which every request's
- * `AbortController` belongs (`HttpClient.withScope`): closing it after a failure, a timeout or an
- * interruption aborts whatever is still in flight. After a success every body has been read to the
- * end, so there is nothing to abort, and aborting is not free (an `AbortError` with a stack trace).
+ * One attempt, bounded by `millis` on Effect's `Clock` (so `TestClock` drives it), with the same
+ * semantics whatever the transport or clock: when the time passes the attempt is interrupted
+ * (`interruptAfter`), so it ends even on a transport that ignores its `AbortSignal`. The attempt owns
+ * a scope to which every request's `AbortController` belongs (`HttpClient.withScope`): closing it
+ * after a failure, a timeout or an interruption aborts whatever is still in flight. After a success
+ * every body has been read to the end, so there is nothing to abort, and aborting is not free (an
+ * `AbortError` with a stack trace).
  */
 const bounded = <A, E, E2>(
   self: Effect.Effect<A, E, Scope.Scope>,
   millis: number,
-  onTimeout: () => E2
+  onTimeout: () => E2,
+  clock: Clock.Clock
 ): Effect.Effect<A, E | E2> =>
   Effect.flatMap(Scope.make(), (scope) =>
     Effect.onExit(
-      Effect.timeoutFail(Scope.extend(self, scope), { duration: Duration.millis(millis), onTimeout }),
+      interruptAfter(Scope.extend(self, scope), millis, onTimeout, clock),
       (exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
     ))
 
@@ -561,7 +564,7 @@ export const makeRunner = (
                 budget < attemptMillis
                   ? `the call exceeded its ${Duration.format(policy.deadline)} deadline`
                   : `an attempt exceeded its ${Duration.format(policy.attemptTimeout)} timeout`
-              ))
+              ), clock)
             return Effect.catchAll(once, (error) => {
               if (number >= maxAttempts || !isRetryable(error, policy)) {
                 return Effect.fail(withAttempts(error, number))
