@@ -7,7 +7,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
-import { Authentication, PlexError, PlexPolicy, PlexToken, Resources } from "effect-plex"
+import { Authentication, HomeUsers, PlexError, PlexPolicy, PlexToken, Resources } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 import { configFor, uniqueLogin } from "./harness.js"
 
@@ -15,7 +15,9 @@ const Live = Layer.unwrapEffect(
   Effect.map(
     PlexFake.PlexFakeServer,
     (urls) =>
-      Resources.layer.pipe(Layer.provide(Layer.mergeAll(configFor(urls), PlexToken.none, FetchHttpClient.layer)))
+      Layer.merge(Resources.layer, HomeUsers.layer).pipe(
+        Layer.provide(Layer.mergeAll(configFor(urls), PlexToken.none, FetchHttpClient.layer))
+      )
   )
 ).pipe(Layer.provideMerge(PlexFake.layerServer))
 
@@ -227,5 +229,56 @@ layer(Live, { excludeTestServices: true })("Resources over loopback", (it) => {
         assert.strictEqual(userRequest.headers["x-plex-token"], account.token)
         yield* fake.setConnectionBehaviour(local, "healthy")
       }).pipe(Effect.provide(Auth))
+    }))
+
+  it.effect("home: list the members, switch with and without a PIN (1041), and the member's own server tokens", () =>
+    Effect.gen(function*() {
+      const fake = yield* PlexFake.PlexFake
+      const adminLogin = uniqueLogin("admin")
+      const admin = yield* fake.addAccount({ login: adminLogin, password: "pw", username: "ada" })
+      const kid = yield* fake.addHomeUser(adminLogin, {
+        title: "Kid",
+        restricted: true,
+        restrictionProfile: "little_kid"
+      })
+      const teen = yield* fake.addHomeUser(adminLogin, { title: "Teen", pin: "2468", username: "teen", email: "t@x" })
+      const server = yield* fake.addServer({ name: `home-${adminLogin}`, owner: adminLogin, connections: [{}] })
+      const adminToken = Redacted.make(admin.token)
+
+      const members = yield* HomeUsers.listHomeUsers({ token: adminToken })
+      assert.deepStrictEqual(members.map((m) => [m.title, m.admin, m.protected, m.restricted]), [
+        ["ada", true, false, false],
+        ["Kid", false, false, true],
+        ["Teen", false, true, false]
+      ])
+      assert.isNull(members[1].username)
+      assert.strictEqual(members[1].restrictionProfile, "little_kid")
+
+      const asKid = yield* HomeUsers.switchHomeUser({ uuid: kid.uuid }, {}, { token: adminToken })
+      assert.strictEqual(asKid.uuid, kid.uuid)
+      assert.isTrue(asKid.home)
+      const missing = yield* Effect.flip(HomeUsers.switchHomeUser({ uuid: teen.uuid }, {}, { token: adminToken }))
+      assert.isTrue(PlexError.isPinRequired(missing))
+      const wrong = yield* Effect.flip(
+        HomeUsers.switchHomeUser({ uuid: teen.uuid }, { pin: "1357" }, { token: adminToken })
+      )
+      assert.isTrue(PlexError.isPinRequired(wrong))
+      assert.notInclude(wrong.message, "1357")
+      const asTeen = yield* HomeUsers.switchHomeUser({ uuid: teen.uuid }, { pin: "2468" }, { token: adminToken })
+      assert.strictEqual(asTeen.title, "Teen")
+      const unknown = yield* Effect.flip(HomeUsers.switchHomeUser({ uuid: "nobody" }, {}, { token: adminToken }))
+      assert.isTrue(PlexError.isReason(unknown, "StatusCode"))
+
+      // The member's token works on plex.tv, and /resources gives the member's own token for the server.
+      const seen = (yield* Resources.servers({}, { token: asTeen.authToken })).find((r) => r.name === server.name)!
+      assert.isFalse(seen.owned)
+      assert.isTrue(seen.home)
+      const teenServerToken = Redacted.value(Option.getOrThrow(seen.accessToken))
+      assert.notStrictEqual(teenServerToken, server.accessToken)
+      assert.notStrictEqual(teenServerToken, Redacted.value(asTeen.authToken))
+      const chosen = yield* Resources.connect(seen)
+      assert.strictEqual(chosen.uri, server.connections[0].uri)
+      const received = (yield* fake.serverRequests).filter((r) => r.server === server.name)
+      assert.deepStrictEqual(received.map((r) => r.token), [teenServerToken])
     }))
 })
