@@ -12,13 +12,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type * as PlexError from "../PlexError.js"
 import * as PlexPolicy from "../PlexPolicy.js"
 import { sdkError } from "./request.js"
 import type { Identity, PlexResource, ResourceConnection, ResourceList } from "./resourceModels.js"
 import { ServerConnection } from "./resourceModels.js"
+import { cut, scrub } from "./secrets.js"
 import type { Target } from "./server.js"
 
 /** The options of `connect` (public: `Resources.ConnectOptions`). @internal */
@@ -162,7 +163,13 @@ export const connect = (
             onSuccess: (identity): Outcome =>
               identity.machineIdentifier === resource.clientIdentifier
                 ? { _tag: "Ok", latency }
-                : { _tag: "Failed", why: `wrong server (machineIdentifier ${identity.machineIdentifier})` },
+                : {
+                  _tag: "Failed",
+                  // What a server answers is shown scrubbed: one could echo the token it was sent.
+                  why: `wrong server (machineIdentifier ${
+                    cut(scrub(identity.machineIdentifier, [Redacted.value(token)]), 64)
+                  })`
+                },
             onFailure: (cause): Outcome => {
               const error = cause._tag === "Fail" ? cause.error : undefined
               return { _tag: "Failed", why: error === undefined ? "failed" : describe(error, window) }
