@@ -22,7 +22,12 @@ import { ServerConnection } from "./resourceModels.js"
 import { cut, scrub } from "./secrets.js"
 import type { Target } from "./server.js"
 
-/** The options of `connect` (public: `Resources.ConnectOptions`). @internal */
+/**
+ * The options of `connect` (public as `Resources.ConnectOptions`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
 export interface ConnectOptions {
   readonly timeout?: Duration.DurationInput | undefined
   readonly fastest?: boolean | undefined
@@ -192,9 +197,10 @@ export const connect = (
 
 /**
  * Which server `layerServer` uses: by name, by `clientIdentifier` (= `machineIdentifier`), or the
- * first server a predicate accepts (public: `Resources.Select`).
+ * first server a predicate accepts (public as `Resources.Select`).
  *
- * @internal
+ * @since 0.2.0
+ * @category models
  */
 export type Select =
   | { readonly name: string }

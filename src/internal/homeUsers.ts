@@ -1,8 +1,9 @@
 /**
  * The HomeUsers operations as endpoints of the one request path, and the `HomeUser` model
  * (re-exported by `HomeUsers.ts`).
+ * Public models (the decoders and endpoints here are internal).
  *
- * @internal
+ * @since 0.2.0
  */
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"

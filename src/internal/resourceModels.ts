@@ -3,8 +3,9 @@
  * path uses for `GET /resources` (a JSON array, the v2 XML `<resources>` list, or the legacy
  * `<MediaContainer><Device>` document) and for a server's `GET /identity`. `Resources.ts`
  * re-exports the classes.
+ * Public models (the decoders and endpoints here are internal).
  *
- * @internal
+ * @since 0.2.0
  */
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"

@@ -1,8 +1,9 @@
 /**
  * Public models of PlexFake's servers-and-home area (re-exported by `PlexFake.ts`, whose `Service`
  * declares the controls that take and return them).
+ * Public models (the decoders and endpoints here are internal).
  *
- * @internal
+ * @since 0.2.0
  */
 import type * as Duration from "effect/Duration"
 
