@@ -1,8 +1,9 @@
 /**
  * The main job (`npm start`). `program` is what an SDK user writes: sign in (meeting and answering
  * the two-factor challenge), read the token's details, mint a transient token on the Plex Media
- * Server, read a source's connection information with it, then sign out and show the typed error
- * the revoked token now gets.
+ * Server, read a source's connection information with it, find the account's servers and reach
+ * one through its best connection (minting a transient token there with the server's own token),
+ * then sign out and show the typed error the revoked token now gets.
  *
  * With no `PLEX_LOGIN` in the environment it runs against PlexFake on 127.0.0.1. With
  * `PLEX_CLIENT_IDENTIFIER`, `PLEX_LOGIN`, `PLEX_PASSWORD`, `PLEX_SERVER_URL` (and, as needed,
@@ -11,8 +12,8 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Config, ConfigProvider, Console, Effect, Exit, Layer, Option, Redacted } from "effect"
-import { Authentication, Plex, PlexError, TokenLifecycle } from "effect-plex"
+import { Config, ConfigProvider, Console, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Authentication, Plex, PlexError, Resources, TokenLifecycle } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 
 const step = (text: string) => Console.log(`  ✓ ${text}`)
@@ -55,7 +56,21 @@ export const program = Effect.gen(function*() {
     }
   }
 
-  // 5. Sign the token out; from then on it gets a typed PlexUnauthorized.
+  // 5. The account's servers: race each one's connections, and mint a token on the first reached,
+  //    with that server's own access token (the account token is for plex.tv).
+  const servers = yield* Resources.servers({}, { token })
+  yield* step(`the account has ${servers.length} server(s): ${servers.map((s) => s.name).join(", ")}`)
+  for (const server of servers) {
+    const reached = yield* Effect.option(Resources.connect(server))
+    if (Option.isNone(reached)) continue
+    const { latency, uri, token: serverToken } = reached.value
+    yield* step(`reached "${server.name}" at ${uri} in ${latency.pipe(Duration.format)}`)
+    const minted = yield* Authentication.getTransientToken({}, { serverUrl: uri, token: serverToken })
+    yield* step(`minted a transient token on "${server.name}" with its own token (${minted.token})`)
+    break
+  }
+
+  // 6. Sign the token out; from then on it gets a typed PlexUnauthorized.
   yield* TokenLifecycle.signOut({ token })
   const after = yield* Effect.exit(Authentication.getTokenDetails({ token }))
   if (Exit.isFailure(after) && after.cause._tag === "Fail") {
@@ -95,6 +110,12 @@ export const againstFake = <A, E, R>(self: Effect.Effect<A, E, R>) =>
           relay: true
         }
       ]
+    })
+    // A server of Ada's whose LAN address is refused here, reached through its relay.
+    yield* fake.addServer({
+      name: "Ada's Plex",
+      owner: "ada@example.com",
+      connections: [{ local: true, behaviour: "refused" }, { relay: true }]
     })
     yield* Console.log(`PlexFake (plex.tv + Plex Media Server) is listening on ${urls.url}\n`)
     const provider = ConfigProvider.fromMap(

@@ -21,10 +21,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Authentication from "./Authentication.js"
+import * as HomeUsers from "./HomeUsers.js"
 import * as PinLogin from "./PinLogin.js"
 import * as PlexConfig from "./PlexConfig.js"
 import * as PlexPolicy from "./PlexPolicy.js"
 import * as PlexToken from "./PlexToken.js"
+import * as Resources from "./Resources.js"
 import * as TokenLifecycle from "./TokenLifecycle.js"
 
 /**
@@ -33,7 +35,12 @@ import * as TokenLifecycle from "./TokenLifecycle.js"
  * @since 0.2.0
  * @category models
  */
-export type Services = Authentication.Authentication | PinLogin.PinLogin | TokenLifecycle.TokenLifecycle
+export type Services =
+  | Authentication.Authentication
+  | PinLogin.PinLogin
+  | TokenLifecycle.TokenLifecycle
+  | Resources.Resources
+  | HomeUsers.HomeUsers
 
 /**
  * Everything {@link layer} provides: the services, the configuration and a writable token store
@@ -47,7 +54,9 @@ export type Provided = Services | PlexConfig.PlexConfig | PlexToken.PlexToken | 
 /**
  * The options of {@link layer}: the `PlexConfig` options, plus `token` (the first token in the
  * store; a plain string is wrapped in `Redacted` at once) and `policy` (the operations' default
- * `PlexPolicy`; a policy provided around a call or `PlexPolicy.withPolicy` still override it).
+ * `PlexPolicy`; a policy provided around a call or `PlexPolicy.withPolicy` still override it), and
+ * `server` (one of the account's servers, chosen as `Resources.layerServer` chooses it: the PMS
+ * operations then go to its best connection with its own token, and need no `serverUrl`).
  *
  * @since 0.2.0
  * @category models
@@ -55,6 +64,7 @@ export type Provided = Services | PlexConfig.PlexConfig | PlexToken.PlexToken | 
 export interface Options extends PlexConfig.Options {
   readonly token?: string | Redacted.Redacted<string> | undefined
   readonly policy?: PlexPolicy.Options | undefined
+  readonly server?: Resources.Select | undefined
 }
 
 /**
@@ -67,7 +77,7 @@ export const layerServices: Layer.Layer<
   Services,
   never,
   HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
-> = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer)
+> = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer, Resources.layer, HomeUsers.layer)
 
 /**
  * The whole SDK from plain options; needs only an `HttpClient`. Fails layer construction with a
@@ -78,8 +88,13 @@ export const layerServices: Layer.Layer<
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<Provided, ConfigError.ConfigError, HttpClient.HttpClient> => {
-  const { policy, token, ...config } = options
-  const services = policy === undefined ? layerServices : layerServices.pipe(Layer.provide(PlexPolicy.layer(policy)))
+  const { policy, server, token, ...config } = options
+  const withPolicy = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
+    policy === undefined ? layer : layer.pipe(Layer.provide(PlexPolicy.layer(policy)))
+  // The server target is built lazily (first PMS call), so the token may be set after sign-in.
+  const services = server === undefined
+    ? withPolicy(layerServices)
+    : withPolicy(layerServices).pipe(Layer.provide(withPolicy(Resources.layerServer(server))))
   return services.pipe(Layer.provideMerge(Layer.merge(PlexConfig.layer(config), PlexToken.layerStore(token))))
 }
 

@@ -67,3 +67,18 @@ export * as PlexToken from "./PlexToken.js"
  * @since 0.1.0
  */
 export * as TokenLifecycle from "./TokenLifecycle.js"
+
+/**
+ * The account's Plex Media Servers: list them, race their connections, and provide the PMS
+ * operations with a chosen server and its own token.
+ *
+ * @since 0.2.0
+ */
+export * as Resources from "./Resources.js"
+
+/**
+ * Plex Home: list the members, switch to one (with its PIN) for a token of theirs.
+ *
+ * @since 0.2.0
+ */
+export * as HomeUsers from "./HomeUsers.js"

@@ -22,7 +22,17 @@ import * as Layer from "effect/Layer"
 import * as PlexConfig from "../PlexConfig.js"
 import * as App from "./internal/app.js"
 import { PlexFakeError } from "./internal/errors.js"
+import { type InProcessHost, makeInProcessHost, type ServerHost } from "./internal/host.js"
+import { makeLoopbackHost } from "./internal/loopbackHost.js"
 import * as Serve from "./internal/serve.js"
+import type {
+  AddHomeUserOptions,
+  AddServerOptions,
+  ConnectionBehaviour,
+  FakeHomeUser,
+  FakeServer,
+  FakeServerRequest
+} from "./internal/serverTypes.js"
 import { PLEX_TV_PREFIX } from "./internal/wire.js"
 
 // This module is the public face: types, controls' contracts, layers. The fake itself is in
@@ -180,6 +190,25 @@ export interface RecordedRequest {
   readonly time: number
 }
 
+export type {
+  /** @since 0.2.0 */
+  AddConnectionOptions,
+  /** @since 0.2.0 */
+  AddHomeUserOptions,
+  /** @since 0.2.0 */
+  AddServerOptions,
+  /** @since 0.2.0 */
+  ConnectionBehaviour,
+  /** @since 0.2.0 */
+  FakeHomeUser,
+  /** @since 0.2.0 */
+  FakeServer,
+  /** @since 0.2.0 */
+  FakeServerConnection,
+  /** @since 0.2.0 */
+  FakeServerRequest
+} from "./internal/serverTypes.js"
+
 // Defined beside the areas that fail with it (they cannot import this module, which imports them).
 export {
   /**
@@ -232,6 +261,36 @@ export interface Service {
     after: Duration.DurationInput | undefined,
     accountToken?: string | undefined
   ) => Effect.Effect<void>
+  /**
+   * Adds a fake Plex Media Server that `GET /api/v2/resources` lists to its owner, to the accounts
+   * it is shared with and to the members of its owner's Plex Home, each with a token of its own.
+   * Each connection is served at an origin of its own (over `layerServer`, a `127.0.0.1` port;
+   * over `layerClient`, `http://pms-<n>.plex.fake`), answering `/identity`, `/`,
+   * `/security/token` and `/security/resources` as its behaviour says. Fails with
+   * {@link PlexFakeError} for an unknown login or a taken `machineIdentifier`. Needs
+   * {@link layerServer} or {@link layerClient}: with {@link layer} alone nobody serves the
+   * connections.
+   */
+  readonly addServer: (options: AddServerOptions) => Effect.Effect<FakeServer, PlexFakeError>
+  /**
+   * Changes how the connection served at `uri` behaves from its next request on (`"refused"` closes
+   * its port; any other behaviour opens it again at the same URI). Fails with {@link PlexFakeError}
+   * for a URI that is no fake server connection.
+   */
+  readonly setConnectionBehaviour: (
+    uri: string,
+    behaviour: ConnectionBehaviour
+  ) => Effect.Effect<void, PlexFakeError>
+  /** Every request the fake servers received, oldest first, with its token and how it ended. */
+  readonly serverRequests: Effect.Effect<ReadonlyArray<FakeServerRequest>>
+  /**
+   * Adds a member to the Plex Home of the account with login `adminLogin` (the admin is in the
+   * Home by itself): `GET /api/v2/home/users` lists it, `POST /api/v2/home/users/<uuid>/switch`
+   * switches to it (with its PIN, when it has one) and mints a token of the member, valid on plex.tv;
+   * `/resources` with that token lists the admin's servers with the member's own tokens. Fails with
+   * {@link PlexFakeError} for an unknown login or a taken uuid.
+   */
+  readonly addHomeUser: (adminLogin: string, options: AddHomeUserOptions) => Effect.Effect<FakeHomeUser, PlexFakeError>
   /** The next `n` matching requests get the given response instead of being handled. */
   readonly failNext: (n: number, response: FailResponse, filter?: FaultFilter | undefined) => Effect.Effect<void>
   /**
@@ -257,7 +316,8 @@ export interface Service {
   /** Forgets the recorded requests. */
   readonly clearRequests: Effect.Effect<void>
   /**
-   * Puts the fake back as {@link make} built it: no accounts, tokens, PINs or sources, no pending
+   * Puts the fake back as {@link make} built it: no accounts, tokens, PINs, sources, fake servers
+   * (their connections stop being served) or Home members, no pending
    * faults or delays, no recorded requests, auto-approval off, sign-in failure counters cleared,
    * ids counting from the start again. For a fake shared by several tests (one `layerServer` per
    * file). A request already in flight finishes against the state it finds. Never fails.
@@ -326,6 +386,16 @@ const rawApps = new WeakMap<Service, HttpApp.Default>()
 
 const rawAppOf = (fake: Service): HttpApp.Default => rawApps.get(fake) ?? fake.app
 
+// The in-process host of a fake built by `make`, whose origins layerClient's client answers.
+const hosts = new WeakMap<Service, InProcessHost>()
+
+const makeWith = (host: ServerHost): Effect.Effect<Service> =>
+  Effect.map(App.make(host), ({ app, controls }) => {
+    const service: Service = { ...controls, app: Serve.dropBySourceSocket(app) }
+    rawApps.set(service, app)
+    return service
+  })
+
 /**
  * Builds a fresh fake (empty state) and its `HttpApp`. Prefer {@link layer}, {@link layerServer}
  * or {@link layerClient}; use this to build your own layer.
@@ -333,10 +403,9 @@ const rawAppOf = (fake: Service): HttpApp.Default => rawApps.get(fake) ?? fake.a
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service> = Effect.map(App.make, ({ app, controls }) => {
-  const service: Service = { ...controls, app: Serve.dropBySourceSocket(app) }
-  rawApps.set(service, app)
-  return service
+export const make: Effect.Effect<Service> = Effect.suspend(() => {
+  const host = makeInProcessHost()
+  return Effect.tap(makeWith(host), (service) => Effect.sync(() => hosts.set(service, host)))
 })
 
 /**
@@ -360,7 +429,8 @@ const urlsFor = (origin: string): FakeUrls => ({
  *
  * Node only: it loads `@effect/platform-node` (and `node:http`) on build, so import this module
  * freely elsewhere and use {@link layerClient} there. Fails with `ServeError` if it cannot listen.
- * Server-side sleeps use the server's (live) clock.
+ * Server-side sleeps use the server's (live) clock. The fake servers of {@link Service.addServer}
+ * get a `127.0.0.1` port per connection, closed with the layer.
  *
  * @since 0.1.0
  * @category layers
@@ -369,7 +439,7 @@ export const layerServer: Layer.Layer<PlexFake | PlexFakeServer, ServeError> = S
   Effect.map(PlexFake, rawAppOf),
   PlexFakeServer,
   urlsFor
-).pipe(Layer.provideMerge(layer))
+).pipe(Layer.provideMerge(Layer.scoped(PlexFake, Effect.flatMap(makeLoopbackHost, makeWith))))
 
 /**
  * Runs the fake in-process: provides {@link PlexFake} and an `HttpClient` that hands each request
@@ -380,7 +450,9 @@ export const layerServer: Layer.Layer<PlexFake | PlexFakeServer, ServeError> = S
  * The fake runs on the calling fiber's services, so `TestClock` drives PIN expiry, auto-approval
  * and `delayNext` in `it.effect` tests. Like a real transport it honours the request's
  * `AbortSignal`: an aborted request (an SDK attempt timeout on the live clock, an interrupted
- * fiber) fails with a `"Transport"` `RequestError`, as does a dropped one.
+ * fiber) fails with a `"Transport"` `RequestError`, as does a dropped one. It also answers the
+ * origins of the fake servers of {@link Service.addServer} (`http://pms-<n>.plex.fake`); a
+ * `"refused"` one fails with a `"Transport"` `RequestError` whose cause has code `ECONNREFUSED`.
  *
  * @since 0.1.0
  * @category layers
@@ -388,7 +460,7 @@ export const layerServer: Layer.Layer<PlexFake | PlexFakeServer, ServeError> = S
 export const layerClient: Layer.Layer<PlexFake | PlexFakeServer | HttpClient.HttpClient> = Layer.mergeAll(
   Layer.effect(
     HttpClient.HttpClient,
-    Effect.map(PlexFake, (fake) => Serve.makeInProcessClient(rawAppOf(fake), inProcessOrigin))
+    Effect.map(PlexFake, (fake) => Serve.makeInProcessClient(rawAppOf(fake), inProcessOrigin, hosts.get(fake)?.lookup))
   ),
   Layer.succeed(PlexFakeServer, urlsFor(inProcessOrigin))
 ).pipe(Layer.provideMerge(layer))

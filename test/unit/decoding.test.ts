@@ -112,7 +112,11 @@ describe("decoding: every 2xx fixture through its operation", () => {
       "post-users-sign-in-data.201.spec-test-1.json",
       "post-users-sign-in-data.201.spec-test-2.json"
     ]
-    const present = readdirSync(new URL("../fixtures/", import.meta.url)).filter((name) => /\.2\d\d\./.test(name))
+    // Resources and home-user bodies are checked the same way in servers-decoding.test.ts.
+    const elsewhere = /^(get-server-resources|get-identity|get-home-users|switch-home-user)/
+    const present = readdirSync(new URL("../fixtures/", import.meta.url)).filter((name) =>
+      /\.2\d\d\./.test(name) && !elsewhere.test(name)
+    )
     assert.deepStrictEqual(present.sort(), covered.sort())
   })
 

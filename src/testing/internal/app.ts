@@ -28,9 +28,11 @@
  *   and matched against pending faults in one step; delayed; then failed, corrupted or dropped
  *   (`faults.ts`), or routed. Serving it (loopback, in-process) is `serve.ts`; both see only the
  *   `HttpApp` this module builds.
- * - Which service a request is for is decided by its path alone (`hostOf` below): the fake has one
- *   origin. An area that needs further origins (e.g. more PMSs on their own ports) extends
- *   `hostOf` and `serve.ts`, and gives `Incoming` what it needs to tell them apart.
+ * - Which service a request is for is decided by its path alone (`hostOf` below): this app is one
+ *   origin. An area that needs further origins (the fake PMSs of `resources.ts`, each connection on
+ *   a port of its own) does not route through it: it builds an `HttpApp` per origin over its own
+ *   slot and opens it with `env.host` (`host.ts`: loopback listeners for `layerServer`, in-process
+ *   origins for `layerClient`); `reset` closes them all.
  *
  * @internal
  */
@@ -43,17 +45,19 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { RecordedRequest, Service } from "../PlexFake.js"
 import * as Account from "./account.js"
-import type { Area, Handler, Host, Incoming, Route } from "./area.js"
+import type { Area, AreaEnv, Handler, Host, Incoming, Route } from "./area.js"
 import { header } from "./area.js"
 import * as Faults from "./faults.js"
+import type { ServerHost } from "./host.js"
 import * as Pins from "./pins.js"
 import * as Pms from "./pms.js"
+import * as Resources from "./resources.js"
 import type { Store } from "./state.js"
 import { makeStore } from "./state.js"
 import { missingClientIdentifier, notFoundDetail, PLEX_TV_PREFIX, plexTvError, pmsError } from "./wire.js"
 
 /** Every area of the fake, in the order their routes are tried. Register a new area here. */
-export const areas = [Account.area, Pins.area, Pms.area] as const
+export const areas = [Account.area, Pins.area, Pms.area, Resources.area] as const
 
 type ControlsOf<A> = A extends Area<any, infer C> ? C : never
 type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
@@ -201,23 +205,24 @@ export interface Fake {
   readonly app: HttpApp.Default
 }
 
-const bind = <S, C>(store: Store, area: Area<S, C>) => {
+const bind = <S, C>(store: Store, area: Area<S, C>, env: AreaEnv) => {
   const ctx = store.context(area)
-  return { routes: area.routes(ctx), controls: area.controls(ctx) }
+  return { routes: area.routes(ctx, env), controls: area.controls(ctx, env) }
 }
 
-/** Builds a fake with every registered area in its initial state. */
-export const make: Effect.Effect<Fake> = Effect.gen(function*() {
-  const store = yield* makeStore(areas)
-  const bound = areas.map((area: Area<any, any>) => bind(store, area))
-  // Sound by construction: each area's controls are exactly its `C`, and their union is spread here.
-  const areaControls = Object.assign({}, ...bound.map((b) => b.controls)) as AreaControls
-  const controls: Omit<Service, "app"> = {
-    ...areaControls,
-    ...Faults.controls(store),
-    requests: Effect.map(Ref.get(store.ref), (s) => Chunk.toReadonlyArray(s.core.requests)),
-    clearRequests: Ref.update(store.ref, (s) => ({ ...s, core: { ...s.core, requests: Chunk.empty() } })),
-    reset: store.reset
-  }
-  return { controls, app: makeApp(store, router(bound.flatMap((b) => b.routes))) }
-})
+/** Builds a fake with every registered area in its initial state; `host` serves its extra origins. */
+export const make = (host: ServerHost): Effect.Effect<Fake> =>
+  Effect.gen(function*() {
+    const store = yield* makeStore(areas)
+    const bound = areas.map((area: Area<any, any>) => bind(store, area, { host }))
+    // Sound by construction: each area's controls are exactly its `C`, and their union is spread here.
+    const areaControls = Object.assign({}, ...bound.map((b) => b.controls)) as AreaControls
+    const controls: Omit<Service, "app"> = {
+      ...areaControls,
+      ...Faults.controls(store),
+      requests: Effect.map(Ref.get(store.ref), (s) => Chunk.toReadonlyArray(s.core.requests)),
+      clearRequests: Ref.update(store.ref, (s) => ({ ...s, core: { ...s.core, requests: Chunk.empty() } })),
+      reset: Effect.zipRight(host.closeAll, store.reset)
+    }
+    return { controls, app: makeApp(store, router(bound.flatMap((b) => b.routes))) }
+  })

@@ -7,6 +7,7 @@
  */
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Effect from "effect/Effect"
+import type { ServerHost } from "./host.js"
 import type { AreaContext, AreaState } from "./state.js"
 
 /** A request as every handler sees it, read once by the app. */
@@ -57,13 +58,22 @@ export interface Route {
 }
 
 /**
+ * What a fake offers its areas besides their state: `host` serves further origins (the fake Plex
+ * Media Servers' connections, each an `HttpApp` of its own; see `host.ts`).
+ */
+export interface AreaEnv {
+  readonly host: ServerHost
+}
+
+/**
  * An area of the fake: its state (see {@link AreaState}), its routes and the `Service` members it
  * implements (`C`, a `Pick` of the public `Service`). `routes` and `controls` are called once per
- * fake, in `make`, with the area's context; close over it.
+ * fake, in `make`, with the area's context (and the fake's {@link AreaEnv}, for areas that serve
+ * origins of their own); close over them.
  */
 export interface Area<S, C> extends AreaState<S> {
-  readonly routes: (ctx: AreaContext<S>) => ReadonlyArray<Route>
-  readonly controls: (ctx: AreaContext<S>) => C
+  readonly routes: (ctx: AreaContext<S>, env: AreaEnv) => ReadonlyArray<Route>
+  readonly controls: (ctx: AreaContext<S>, env: AreaEnv) => C
 }
 
 /** The value of a header, treating an empty one as absent. */

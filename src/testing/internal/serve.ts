@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import { untilAborted } from "../../internal/abort.js"
 import * as Bytes from "../../internal/bytes.js"
 import { droppedConnection } from "./faults.js"
+import type { InProcessEntry } from "./host.js"
 
 const socketOf = (source: unknown): { destroy: () => void } | undefined => {
   if (typeof source !== "object" || source === null || !("socket" in source)) return undefined
@@ -118,12 +119,18 @@ const webBody = (
 
 /**
  * An `HttpClient` that hands each request for `origin` to the raw app directly, on the calling
- * fiber (so its `Clock` is the caller's), and fails any other origin, an aborted request and a
- * dropped one with a `"Transport"` `RequestError`.
+ * fiber (so its `Clock` is the caller's), and each request for an origin `others` knows (the fake
+ * servers' connections) to that origin's app; it fails any other origin, a refusing one, an aborted
+ * request and a dropped one with a `"Transport"` `RequestError`.
  */
-export const makeInProcessClient = (raw: HttpApp.Default, origin: string): HttpClient.HttpClient =>
+export const makeInProcessClient = (
+  main: HttpApp.Default,
+  origin: string,
+  others?: (origin: string) => InProcessEntry | undefined
+): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal) => {
-    if (url.origin !== origin) {
+    const other = url.origin === origin ? undefined : others?.(url.origin)
+    if (url.origin !== origin && other === undefined) {
       return Effect.fail(
         new HttpClientError.RequestError({
           request,
@@ -132,6 +139,17 @@ export const makeInProcessClient = (raw: HttpApp.Default, origin: string): HttpC
         })
       )
     }
+    if (other?.refusing === true) {
+      return Effect.fail(
+        new HttpClientError.RequestError({
+          request,
+          reason: "Transport",
+          cause: Object.assign(new Error(`connect ECONNREFUSED ${url.host}`), { code: "ECONNREFUSED" }),
+          description: "PlexFake: this fake server connection refuses connections"
+        })
+      )
+    }
+    const raw = other?.app ?? main
     return Effect.gen(function*() {
       const body = yield* webBody(request)
       // Headers and Request throw on what no transport could send (a CR in a value, a GET with a
