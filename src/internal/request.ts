@@ -363,9 +363,14 @@ export const makeRunner = (
           request = HttpClientRequest.bodyUrlParams(request, params)
         }
         if (ep.json !== undefined) {
+          // The holder's own value, not `value`: JSON.stringify has already called `Redacted`'s
+          // `toJSON` ("<redacted>") by the time the replacer sees `value`.
           const text = JSON.stringify(
             ep.json(input),
-            (_, value) => Redacted.isRedacted(value) ? reveal(value as Redacted.Redacted<string>, secrets) : value
+            function(this: Record<string, unknown>, key, value) {
+              const raw = this[key]
+              return Redacted.isRedacted(raw) ? reveal(raw as Redacted.Redacted<string>, secrets) : value
+            }
           )
           request = HttpClientRequest.bodyText(request, text, "application/json")
         }
