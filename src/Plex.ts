@@ -1,5 +1,5 @@
 /**
- * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`), with
+ * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`, `PlexJwt`), with
  * its `PlexConfig`, a writable `PlexToken` and, optionally, a `PlexPolicy` for its operations. It
  * needs only an `HttpClient`:
  *
@@ -13,7 +13,9 @@
  *
  * @since 0.2.0
  */
+import type * as PlatformError from "@effect/platform/Error"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -23,6 +25,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Authentication from "./Authentication.js"
 import * as PinLogin from "./PinLogin.js"
 import * as PlexConfig from "./PlexConfig.js"
+import * as PlexJwt from "./PlexJwt.js"
 import * as PlexPolicy from "./PlexPolicy.js"
 import * as PlexToken from "./PlexToken.js"
 import * as TokenLifecycle from "./TokenLifecycle.js"
@@ -33,7 +36,11 @@ import * as TokenLifecycle from "./TokenLifecycle.js"
  * @since 0.2.0
  * @category models
  */
-export type Services = Authentication.Authentication | PinLogin.PinLogin | TokenLifecycle.TokenLifecycle
+export type Services =
+  | Authentication.Authentication
+  | PinLogin.PinLogin
+  | TokenLifecycle.TokenLifecycle
+  | PlexJwt.PlexJwt
 
 /**
  * Everything {@link layer} provides: the services, the configuration and a writable token store
@@ -67,7 +74,7 @@ export const layerServices: Layer.Layer<
   Services,
   never,
   HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
-> = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer)
+> = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer, PlexJwt.layer)
 
 /**
  * The whole SDK from plain options; needs only an `HttpClient`. Fails layer construction with a
@@ -113,3 +120,58 @@ export const layerFromEnv: Layer.Layer<Provided, ConfigError.ConfigError, HttpCl
       )
     )
   )
+
+/**
+ * The options of {@link layerJwt}: the `PlexConfig` options, `policy` as in {@link layer}, and `jwt`:
+ * the `PlexToken.layerJwt` options (`key`, `refreshBefore`, `retryAfter`) plus where the
+ * credentials are stored: `store`, any `KeyValueStore` layer (shared by replicas, say), else the
+ * file store of `PlexJwt.layerFileStore` in `directory` (default `$XDG_CONFIG_HOME/effect-plex`,
+ * else `~/.config/effect-plex`; Node only).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface JwtOptions<E = never> extends PlexConfig.Options {
+  readonly policy?: PlexPolicy.Options | undefined
+  readonly jwt: PlexToken.JwtOptions & {
+    readonly store?: Layer.Layer<KeyValueStore.KeyValueStore, E> | undefined
+    readonly directory?: string | undefined
+  }
+}
+
+const defaultDirectory = Effect.promise(async () => {
+  const [os, path] = await Promise.all([import("node:os"), import("node:path")])
+  const base = process.env["XDG_CONFIG_HOME"] || path.join(os.homedir(), ".config")
+  return path.join(base, "effect-plex")
+})
+
+/**
+ * The whole SDK signed in with a Plex JWT that keeps itself fresh (`PlexToken.layerJwt`), from
+ * plain options; needs only an `HttpClient`. Store the credentials once, after a PIN login with a
+ * device key or `PlexJwt.registerKey`, with `PlexJwt.saveCredentials(jwt.key, credentials)` in the
+ * same store. Fails layer construction with a `ConfigError` for an option that cannot work, or a
+ * `PlatformError` when the file store's directory cannot be created.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerJwt = <E = never>(
+  options: JwtOptions<E>
+): Layer.Layer<
+  Services | PlexConfig.PlexConfig | PlexToken.PlexToken,
+  ConfigError.ConfigError | PlatformError.PlatformError | E,
+  HttpClient.HttpClient
+> => {
+  const { jwt, policy, ...config } = options
+  const store: Layer.Layer<KeyValueStore.KeyValueStore, PlatformError.PlatformError | E> = jwt.store ??
+    (jwt.directory === undefined
+      ? Layer.unwrapEffect(Effect.map(defaultDirectory, PlexJwt.layerFileStore))
+      : PlexJwt.layerFileStore(jwt.directory))
+  // One PlexJwt for the operations and the token source, so they share the cache of Plex's keys.
+  const all = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer).pipe(
+    Layer.provideMerge(PlexToken.layerJwt(jwt).pipe(Layer.provide(store))),
+    Layer.provideMerge(PlexJwt.layer)
+  )
+  const withPolicy = policy === undefined ? all : all.pipe(Layer.provide(PlexPolicy.layer(policy)))
+  return withPolicy.pipe(Layer.provideMerge(PlexConfig.layer(config)))
+}
