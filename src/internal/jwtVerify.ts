@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import type { JWK, JWTPayload, JWTVerifyGetKey } from "jose"
+import type { CryptoKey, JWK, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from "jose"
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from "jose"
 import * as PlexError from "../PlexError.js"
 import type { Expected, PlexJwtClaims } from "./jwtModel.js"
@@ -99,6 +99,27 @@ const detailOf = (error: unknown): string => {
   }
 }
 
+/**
+ * jose's verification against every key that fits the header: the key set hands back all of them
+ * (`ERR_JWKS_MULTIPLE_MATCHING_KEYS`, an async iterable) when more than one does, e.g. for a token
+ * without a `kid`; the first whose signature verifies wins.
+ */
+const verifyEach = async (token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions) => {
+  try {
+    return await jwtVerify(token, keys, options)
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error
+    for await (const key of error as unknown as AsyncIterable<CryptoKey>) {
+      try {
+        return await jwtVerify(token, key, options)
+      } catch (inner) {
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed()
+  }
+}
+
 /** Plex's rules beyond what jose checks; `undefined` when they hold. */
 const plexRules = (payload: JWTPayload, expected: Expected, clientIdentifier: string, nowSeconds: number) => {
   const aud = typeof payload.aud === "string" ? [payload.aud] : payload.aud ?? []
@@ -170,7 +191,7 @@ export const makeVerifier = (
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.tryPromise({
               try: () =>
-                jwtVerify(token, set.resolve, {
+                verifyEach(token, set.resolve, {
                   algorithms: ["EdDSA"],
                   issuer: PLEX,
                   audience,
