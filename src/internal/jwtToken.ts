@@ -87,9 +87,21 @@ export const make = (
               "PlexJwt.waitForCredentials or PlexJwt.registerKey and store them with PlexJwt.saveCredentials"
           })
         }
-        const fresh = yield* jwt.refresh(base.value)
-        yield* save(store, options.key, fresh, "refreshToken")
-        return fresh
+        const usable = base.value
+        return yield* jwt.refresh(usable).pipe(
+          Effect.tap((fresh) => save(store, options.key, fresh, "refreshToken")),
+          Effect.catchAll((error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (later) => {
+              // A 498, or an expired token: nothing to fall back on.
+              if (refused !== undefined || expiresAt(usable) <= later) return Effect.fail(error)
+              // Still valid: keep using it, and try again later rather than on every call.
+              return Ref.update(ref, (st) => ({ ...st, quietUntil: later + retryAfter })).pipe(
+                Effect.zipRight(Effect.logWarning(`PlexToken.layerJwt: refreshing the JWT failed: ${error.message}`)),
+                Effect.as(usable)
+              )
+            })
+          )
+        )
       })
 
     /** Joins the flight in progress, or starts one in the layer's scope. */
@@ -129,19 +141,8 @@ export const make = (
         if (isFresh(c, now)) return Option.some(c.token)
         if (expiresAt(c) > now && now < s.quietUntil) return Option.some(c.token)
       }
-      return yield* flight(current, undefined).pipe(
-        Effect.map((c) => Option.some(c.token)),
-        Effect.catchAll((error) =>
-          Effect.flatMap(Clock.currentTimeMillis, (later) => {
-            if (Option.isNone(current) || expiresAt(current.value) <= later) return Effect.fail(error)
-            // Still valid: keep using it, and try again later rather than on every call.
-            return Ref.update(ref, (st) => ({ ...st, quietUntil: later + retryAfter })).pipe(
-              Effect.zipRight(Effect.logWarning(`PlexToken.layerJwt: refreshing the JWT failed: ${error.message}`)),
-              Effect.as(Option.some(current.value.token))
-            )
-          })
-        )
-      )
+      const fresh = yield* flight(current, undefined)
+      return Option.some(fresh.token)
     })
 
     const refresh: NonNullable<Service["refresh"]> = (expired) =>
