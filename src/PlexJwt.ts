@@ -159,6 +159,11 @@ const module = "PlexJwt"
 
 const DEVICE_JWT_SECONDS = 300
 
+interface DeviceJwt {
+  readonly jwt: Redacted.Redacted<string>
+  readonly nonce: Redacted.Redacted<string>
+}
+
 const NonceBody = Schema.Struct({ nonce: Schema.Redacted(Schema.NonEmptyString) })
 const TokenBody = Schema.Struct({ auth_token: Schema.Redacted(Schema.NonEmptyString) })
 
@@ -173,7 +178,7 @@ const endpoints = {
     idempotent: true,
     success: NonceBody
   }),
-  exchangeToken: Request.endpoint<Redacted.Redacted<string>, typeof TokenBody.Type>({
+  exchangeToken: Request.endpoint<DeviceJwt, typeof TokenBody.Type>({
     module,
     operation: "exchangeToken",
     host: "clients",
@@ -182,7 +187,9 @@ const endpoints = {
     token: "none",
     // A nonce is good for one exchange: a retry could only be refused.
     idempotent: false,
-    json: (jwt) => ({ jwt }),
+    json: (input) => ({ jwt: input.jwt }),
+    // plex.tv knows the nonce it signs for, and may name it in an error.
+    secrets: (input) => [input.nonce],
     success: TokenBody
   }),
   getSigningKeys: Request.endpoint<void, { readonly keys: ReadonlyArray<JWK> }>({
@@ -297,8 +304,9 @@ export const make = (
     const issue = (key: Model.DeviceKey, clientIdentifier: string, serverUrl: string | undefined) => {
       const callOptions = serverUrl === undefined ? undefined : { serverUrl }
       return getNonce(undefined, callOptions).pipe(
-        Effect.flatMap(({ nonce }) => sign(key, clientIdentifier, nonce)),
-        Effect.flatMap((jwt) => exchange(jwt, callOptions)),
+        Effect.flatMap(({ nonce }) =>
+          Effect.flatMap(sign(key, clientIdentifier, nonce), (jwt) => exchange({ jwt, nonce }, callOptions))
+        ),
         Effect.flatMap(({ auth_token }) => credentialsFor(key, clientIdentifier)(auth_token))
       )
     }

@@ -87,6 +87,11 @@ export interface Endpoint<I, A> {
    * this operation (its own span still is).
    */
   readonly urlSecrets?: (input: I) => ReadonlyArray<string>
+  /**
+   * Further secrets of the call that the request carries only inside another value (a nonce inside
+   * a signed device JWT): scrubbed from error texts like the rest, should a server echo them.
+   */
+  readonly secrets?: (input: I) => ReadonlyArray<Redacted.Redacted<string>>
   /** Non-secret span attributes. */
   readonly attributes?: (input: I) => Record<string, string | number | boolean>
   /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
@@ -330,6 +335,9 @@ export const makeRunner = (
         }
         const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
         let urlSecret = false
+        if (ep.secrets !== undefined) {
+          for (const value of ep.secrets(input)) secrets.push(Redacted.value(value))
+        }
         if (ep.urlSecrets !== undefined) {
           secrets.push(...ep.urlSecrets(input))
           urlSecret = true
