@@ -160,8 +160,13 @@ export const makeVerifier = (
       timeToLive: Exit.match({ onFailure: () => Duration.zero, onSuccess: () => keysTtl })
     })
 
-    // Disconnected: a caller that times out must not interrupt the fetch other callers wait on.
-    const keysOf = (gen: number) => Effect.disconnect(cache.get(gen)).pipe(Effect.tapError(() => cache.invalidate(gen)))
+    // A held set is read without a fiber; a fetch is disconnected, so that a caller that times out
+    // does not interrupt the fetch other callers wait on.
+    const keysOf = (gen: number) =>
+      Effect.flatMap(cache.getOption(gen), (held) =>
+        held._tag === "Some"
+          ? Effect.succeed(held.value)
+          : Effect.disconnect(cache.get(gen)).pipe(Effect.tapError(() => cache.invalidate(gen))))
 
     const keysFor = (kid: string | undefined): Effect.Effect<KeySet, PlexError.PlexError> =>
       Effect.gen(function*() {
