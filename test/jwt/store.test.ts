@@ -10,7 +10,7 @@ import { FetchHttpClient, KeyValueStore } from "@effect/platform"
 import * as NodeKeyValueStore from "@effect/platform-node/NodeKeyValueStore"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { Authentication, PinLogin, PlexError, PlexJwt, PlexToken } from "effect-plex"
+import { Authentication, PinLogin, Plex, PlexError, PlexJwt, PlexToken } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -102,6 +102,32 @@ describe("PlexJwt.layerFileStore", () => {
       assert.strictEqual(sent[0], sent[1])
       assert.notStrictEqual(sent[0], Redacted.value(credentials.token))
       assert.strictEqual(mode(join(dir, encodeURIComponent(KEY))), 0o600)
+    }).pipe(Effect.provide(PlexFake.layerServer)))
+
+  it.scopedLive("Plex.layerJwt: the whole SDK signed in from credentials in a file store directory", () =>
+    Effect.gen(function*() {
+      const dir = join(yield* tempDir, "plex")
+      const urls = yield* PlexFake.PlexFakeServer
+      const credentials = yield* signIn
+      yield* PlexJwt.saveCredentials(KEY, credentials).pipe(Effect.provide(PlexJwt.layerFileStore(dir)))
+      const sdk = yield* Layer.build(
+        Plex.layerJwt({
+          clientIdentifier: CLIENT,
+          product: "store tests",
+          plexTvUrl: urls.plexTvUrl,
+          clientsUrl: urls.plexTvUrl,
+          policy: { maxAttempts: 1 },
+          jwt: { key: KEY, directory: dir, refreshBefore: "8 days" }
+        }).pipe(Layer.provide(FetchHttpClient.layer))
+      )
+      // refreshBefore 8 days: the 7-day JWT is refreshed at once, and stored in the directory.
+      assert.strictEqual((yield* Effect.provide(Authentication.getTokenDetails(), sdk)).username, "ada")
+      const stored = Option.getOrThrow(
+        yield* PlexJwt.loadCredentials(KEY).pipe(Effect.provide(PlexJwt.layerFileStore(dir)))
+      )
+      assert.notStrictEqual(Redacted.value(stored.token), Redacted.value(credentials.token))
+      const claims = yield* Effect.provide(PlexJwt.verify(stored.token, stored), sdk)
+      assert.strictEqual(claims.user.username, "ada")
     }).pipe(Effect.provide(PlexFake.layerServer)))
 
   it.live("a writer killed mid-write leaves a whole value readable, never a torn one", () =>
