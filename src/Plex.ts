@@ -1,7 +1,8 @@
 /**
- * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`, `PlexJwt`), with
- * its `PlexConfig`, a writable `PlexToken` and, optionally, a `PlexPolicy` for its operations. It
- * needs only an `HttpClient`:
+ * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`,
+ * `PlexJwt`), with its `PlexConfig`, a writable `PlexToken` and, optionally, a `PlexPolicy` for its
+ * operations ({@link layerJwt}: a `PlexToken` that keeps a Plex JWT fresh instead). It needs only an
+ * `HttpClient`:
  *
  * ```ts
  * const PlexLive = Plex.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
