@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type { PublicJwk } from "./internal/jwtModel.js"
 import * as M from "./internal/model.js"
 import * as Adjust from "./internal/policy.js"
 import * as Request from "./internal/request.js"
@@ -109,11 +110,17 @@ const pin = M.decoder(M.classOf(pinFields, (props) => new Pin(props, true)))
  * users who follow the auth URL and never type the code; without it the code has 4 characters,
  * lives about 15 minutes, and can be typed at `https://plex.tv/link`.
  *
+ * With `jwk` (a device key's `publicJwk`, see `PlexJwt`), the PIN is created at clients.plex.tv
+ * (`POST {clientsUrl}/pins`, JSON `{ jwk, strong }`) and, once approved, yields a Plex JWT for that
+ * key instead of a legacy token: wait for it with `PlexJwt.waitForCredentials`, or with
+ * `waitForToken(pin, { deviceJwt })`.
+ *
  * @since 0.1.0
  * @category models
  */
 export interface CreatePinParams {
   readonly strong?: boolean
+  readonly jwk?: PublicJwk | undefined
 }
 
 /**
@@ -135,7 +142,12 @@ export interface AuthUrlOptions {
  * - `interval` (default 1 s, as Plex asks): time between checks.
  * - `maxInterval` (default 30 s): cap of the interval, which doubles on each HTTP 429 that carries no
  *   `Retry-After`.
- * - `serverUrl`: replaces the plex.tv API base for the checks.
+ * - `serverUrl`: replaces the plex.tv API base for the checks (the clients.plex.tv base with
+ *   `deviceJwt`).
+ * - `deviceJwt`: for a PIN created with a `jwk`: a signed device JWT for each check (run once per
+ *   check, so it never outlives its 5 minutes; `PlexJwt.signDeviceJwt(key)` makes one). The checks
+ *   then go to `GET {clientsUrl}/pins/{id}?deviceJWT=…` and the token they yield is the Plex JWT.
+ *   A device JWT Plex refuses fails the wait with a 422 (`PlexError.isSignatureRejected`).
  *
  * @since 0.1.0
  * @category models
@@ -145,6 +157,7 @@ export interface WaitOptions {
   readonly interval?: Duration.DurationInput
   readonly maxInterval?: Duration.DurationInput
   readonly serverUrl?: string
+  readonly deviceJwt?: Effect.Effect<Redacted.Redacted<string>, PlexError.PlexError> | undefined
 }
 
 /**
@@ -185,7 +198,10 @@ export interface Service {
   /**
    * `POST {plexTvUrl}/pins` (`?strong=true` when asked): a new PIN. Needs `product` in `PlexConfig`
    * (`X-Plex-Product`; without it this fails with `InvalidRequest` before sending anything). Never
-   * retried: plex.tv throttles client identifiers that create too many PINs.
+   * retried: plex.tv throttles client identifiers that create too many PINs. With `params.jwk`:
+   * `POST {clientsUrl}/pins` with JSON `{ jwk, strong }`, a PIN that yields a Plex JWT for that key
+   * (a key another client identifier registered is refused with a 422,
+   * `PlexError.isThumbprintTaken`).
    */
   readonly createPin: (params?: CreatePinParams, options?: CallOptions) => Effect.Effect<Pin, PlexError.PlexError>
   /**
@@ -289,6 +305,22 @@ interface CreatePinInput {
   readonly product: string | undefined
 }
 
+interface CreateKeyPinInput extends CreatePinInput {
+  readonly jwk: PublicJwk
+}
+
+interface CheckKeyPinInput {
+  readonly id: number
+  readonly deviceJwt: Redacted.Redacted<string>
+}
+
+const validateCreate = (input: CreatePinInput) =>
+  input.clientIdentifier.trim() === ""
+    ? "a PIN needs X-Plex-Client-Identifier: set PlexConfig clientIdentifier"
+    : input.product === undefined || input.product.trim() === ""
+    ? "a PIN needs X-Plex-Product: set PlexConfig product (the app name users see under Authorized Devices)"
+    : undefined
+
 const pinExpired = {
   reason: "PinExpired",
   detail: "the PIN expired or is unknown to plex.tv"
@@ -303,14 +335,25 @@ const endpoints = {
     path: () => "/pins",
     token: "none",
     idempotent: false,
-    validate: (input) =>
-      input.clientIdentifier.trim() === ""
-        ? "a PIN needs X-Plex-Client-Identifier: set PlexConfig clientIdentifier"
-        : input.product === undefined || input.product.trim() === ""
-        ? "a PIN needs X-Plex-Product: set PlexConfig product (the app name users see under Authorized Devices)"
-        : undefined,
+    validate: validateCreate,
     query: (input) => ({ strong: input.strong ? "true" : undefined }),
     attributes: (input) => ({ "plex.pin.strong": input.strong }),
+    success: pin
+  }),
+  // A PIN with a device key: clients.plex.tv, the key and `strong` in a JSON body.
+  createKeyPin: Request.endpoint<CreateKeyPinInput, Pin>({
+    module,
+    operation: "createPin",
+    host: "clients",
+    method: "POST",
+    path: () => "/pins",
+    token: "none",
+    idempotent: false,
+    validate: (input) =>
+      validateCreate(input) ??
+        (input.jwk.kid === "" || input.jwk.x === "" ? "the PIN's JWK needs its x and kid" : undefined),
+    json: (input) => ({ jwk: input.jwk, strong: input.strong }),
+    attributes: (input) => ({ "plex.pin.strong": input.strong, "plex.pin.jwk": true }),
     success: pin
   }),
   checkPin: Request.endpoint<number, Pin>({
@@ -324,6 +367,22 @@ const endpoints = {
     validate: (id) => isPinId(id) ? undefined : "the PIN id must be a positive integer",
     // The PIN id (with the public client identifier) redeems the token.
     urlSecrets: (id) => [String(id)],
+    statusReasons: { 404: pinExpired },
+    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
+    success: pin
+  }),
+  // Checking a PIN created with a device key: the device JWT rides in the query, as a secret.
+  checkKeyPin: Request.endpoint<CheckKeyPinInput, Pin>({
+    module,
+    operation: "checkPin",
+    host: "clients",
+    method: "GET",
+    path: (input) => `/pins/${input.id}`,
+    token: "none",
+    idempotent: true,
+    validate: (input) => isPinId(input.id) ? undefined : "the PIN id must be a positive integer",
+    urlSecrets: (input) => [String(input.id)],
+    query: (input) => ({ deviceJWT: input.deviceJwt }),
     statusReasons: { 404: pinExpired },
     codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
     success: pin
@@ -486,13 +545,24 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
     // options.token).
     const run = yield* Request.makeRunner(Option.getOrUndefined(yield* Effect.serviceOption(PlexToken.PlexToken)))
     const createPin = run(endpoints.createPin)
+    const createKeyPin = run(endpoints.createKeyPin)
     const checkPin = run(endpoints.checkPin)
+    const checkKeyPin = run(endpoints.checkKeyPin)
     const linkPin = run(endpoints.linkPin)
 
-    const pinStates = (pin: Pin | number, options?: WaitOptions) => poll(checkPin, "pinStates", pin, options)
+    // With a device JWT, each check signs a fresh one and asks clients.plex.tv; the loop is the same.
+    const checkFor = (options: WaitOptions | undefined) => {
+      const deviceJwt = options?.deviceJwt
+      return deviceJwt === undefined
+        ? checkPin
+        : (id: number, callOptions?: CallOptions) =>
+          Effect.flatMap(deviceJwt, (jwt) => checkKeyPin({ id, deviceJwt: jwt }, callOptions))
+    }
+
+    const pinStates = (pin: Pin | number, options?: WaitOptions) => poll(checkFor(options), "pinStates", pin, options)
 
     const waitForToken = (pin: Pin | number, options?: WaitOptions) =>
-      poll(checkPin, "waitForToken", pin, options).pipe(
+      poll(checkFor(options), "waitForToken", pin, options).pipe(
         Stream.filter(isFinal),
         Stream.runHead,
         Effect.flatMap((last) =>
@@ -509,12 +579,16 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | PlexCon
       )
 
     return PinLogin.of({
-      createPin: (params, options) =>
-        createPin({
+      createPin: (params, options) => {
+        const input = {
           strong: params?.strong === true,
           clientIdentifier: config.clientIdentifier ?? "",
           product: config.product
-        }, options),
+        }
+        return params?.jwk === undefined
+          ? createPin(input, options)
+          : createKeyPin({ ...input, jwk: params.jwk }, options)
+      },
       checkPin,
       authUrl: (pin, options) => makeAuthUrl(config, pin, options),
       pinStates,

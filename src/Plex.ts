@@ -1,7 +1,8 @@
 /**
- * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`), with
- * its `PlexConfig`, a writable `PlexToken` and, optionally, a `PlexPolicy` for its operations. It
- * needs only an `HttpClient`:
+ * The whole SDK in one layer: every service (`Authentication`, `PinLogin`, `TokenLifecycle`,
+ * `Resources`, `HomeUsers`, `PlexJwt`), with its `PlexConfig`, a writable `PlexToken` and, optionally, a `PlexPolicy` for its
+ * operations ({@link layerJwt}: a `PlexToken` that keeps a Plex JWT fresh instead). It needs only an
+ * `HttpClient`:
  *
  * ```ts
  * const PlexLive = Plex.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
@@ -13,7 +14,9 @@
  *
  * @since 0.2.0
  */
+import type * as PlatformError from "@effect/platform/Error"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -24,6 +27,7 @@ import * as Authentication from "./Authentication.js"
 import * as HomeUsers from "./HomeUsers.js"
 import * as PinLogin from "./PinLogin.js"
 import * as PlexConfig from "./PlexConfig.js"
+import * as PlexJwt from "./PlexJwt.js"
 import * as PlexPolicy from "./PlexPolicy.js"
 import * as PlexToken from "./PlexToken.js"
 import * as Resources from "./Resources.js"
@@ -41,6 +45,7 @@ export type Services =
   | TokenLifecycle.TokenLifecycle
   | Resources.Resources
   | HomeUsers.HomeUsers
+  | PlexJwt.PlexJwt
 
 /**
  * Everything {@link layer} provides: the services, the configuration and a writable token store
@@ -77,7 +82,32 @@ export const layerServices: Layer.Layer<
   Services,
   never,
   HttpClient.HttpClient | PlexConfig.PlexConfig | PlexToken.PlexToken
-> = Layer.mergeAll(Authentication.layer, PinLogin.layer, TokenLifecycle.layer, Resources.layer, HomeUsers.layer)
+> = Layer.mergeAll(
+  Authentication.layer,
+  PinLogin.layer,
+  TokenLifecycle.layer,
+  Resources.layer,
+  HomeUsers.layer,
+  PlexJwt.layer
+)
+
+/** The services over a token source, a config, and the options they share. */
+const assemble = <T, E, R>(
+  tokens: Layer.Layer<T, E, R>,
+  options: PlexConfig.Options & {
+    readonly policy?: PlexPolicy.Options | undefined
+    readonly server?: Resources.Select | undefined
+  }
+) => {
+  const { policy, server, ...config } = options
+  const withPolicy = <A, E2, R2>(layer: Layer.Layer<A, E2, R2>) =>
+    policy === undefined ? layer : layer.pipe(Layer.provide(PlexPolicy.layer(policy)))
+  // The server target is built lazily (first PMS call), so the token may be set after sign-in.
+  const services = server === undefined
+    ? withPolicy(layerServices)
+    : withPolicy(layerServices).pipe(Layer.provide(withPolicy(Resources.layerServer(server))))
+  return services.pipe(Layer.provideMerge(withPolicy(tokens)), Layer.provideMerge(PlexConfig.layer(config)))
+}
 
 /**
  * The whole SDK from plain options; needs only an `HttpClient`. Fails layer construction with a
@@ -88,14 +118,8 @@ export const layerServices: Layer.Layer<
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<Provided, ConfigError.ConfigError, HttpClient.HttpClient> => {
-  const { policy, server, token, ...config } = options
-  const withPolicy = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
-    policy === undefined ? layer : layer.pipe(Layer.provide(PlexPolicy.layer(policy)))
-  // The server target is built lazily (first PMS call), so the token may be set after sign-in.
-  const services = server === undefined
-    ? withPolicy(layerServices)
-    : withPolicy(layerServices).pipe(Layer.provide(withPolicy(Resources.layerServer(server))))
-  return services.pipe(Layer.provideMerge(Layer.merge(PlexConfig.layer(config), PlexToken.layerStore(token))))
+  const { token, ...rest } = options
+  return assemble(PlexToken.layerStore(token), rest)
 }
 
 /**
@@ -128,3 +152,55 @@ export const layerFromEnv: Layer.Layer<Provided, ConfigError.ConfigError, HttpCl
       )
     )
   )
+
+/**
+ * The options of {@link layerJwt}: the `PlexConfig` options, `policy` as in {@link layer}, and `jwt`:
+ * the `PlexToken.layerJwt` options (`key`, `refreshBefore`, `retryAfter`) plus where the
+ * credentials are stored: `store`, any `KeyValueStore` layer (shared by replicas, say), else the
+ * file store of `PlexJwt.layerFileStore` in `directory` (default `$XDG_CONFIG_HOME/effect-plex`,
+ * else `~/.config/effect-plex`; Node only).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface JwtOptions<E = never> extends PlexConfig.Options {
+  readonly policy?: PlexPolicy.Options | undefined
+  readonly server?: Resources.Select | undefined
+  readonly jwt: PlexToken.JwtOptions & {
+    readonly store?: Layer.Layer<KeyValueStore.KeyValueStore, E> | undefined
+    readonly directory?: string | undefined
+  }
+}
+
+const defaultDirectory = Effect.promise(async () => {
+  const [os, path] = await Promise.all([import("node:os"), import("node:path")])
+  const base = process.env["XDG_CONFIG_HOME"] || path.join(os.homedir(), ".config")
+  return path.join(base, "effect-plex")
+})
+
+/**
+ * The whole SDK signed in with a Plex JWT that keeps itself fresh (`PlexToken.layerJwt`), from
+ * plain options; needs only an `HttpClient`. Store the credentials once, after a PIN login with a
+ * device key or `PlexJwt.registerKey`, with `PlexJwt.saveCredentials(jwt.key, credentials)` in the
+ * same store. Fails layer construction with a `ConfigError` for an option that cannot work, or a
+ * `PlatformError` when the file store's directory cannot be created.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerJwt = <E = never>(
+  options: JwtOptions<E>
+): Layer.Layer<
+  Services | PlexConfig.PlexConfig | PlexToken.PlexToken,
+  ConfigError.ConfigError | PlatformError.PlatformError | E,
+  HttpClient.HttpClient
+> => {
+  const { jwt, ...rest } = options
+  const store: Layer.Layer<KeyValueStore.KeyValueStore, PlatformError.PlatformError | E> = jwt.store ??
+    (jwt.directory === undefined
+      ? Layer.unwrapEffect(Effect.map(defaultDirectory, PlexJwt.layerFileStore))
+      : PlexJwt.layerFileStore(jwt.directory))
+  // PlexJwt.layer is the one layerServices holds: built once, so the operations and the token source
+  // share the cache of Plex's keys.
+  return assemble(PlexToken.layerJwt(jwt).pipe(Layer.provide(store), Layer.provide(PlexJwt.layer)), rest)
+}

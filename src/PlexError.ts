@@ -117,6 +117,8 @@ export class PlexUnauthorized extends Schema.TaggedError<PlexUnauthorized>("effe
  * - `PinTimeout`: waiting for a PIN to be approved took longer than the caller allowed.
  * - `NoConnection`: none of a server's connections answered as that server (`Resources.connect`).
  * - `InvalidToken`: a JWT failed verification; `detail` names the check, never the token.
+ * - `Storage`: the store holding JWT credentials could not be read or written, or holds something
+ *   that does not decode (`PlexToken.layerJwt`, `PlexJwt.loadCredentials`).
  *
  * @since 0.1.0
  * @category errors
@@ -131,7 +133,8 @@ export const SdkErrorReason = Schema.Literal(
   "PinExpired",
   "PinTimeout",
   "NoConnection",
-  "InvalidToken"
+  "InvalidToken",
+  "Storage"
 )
 
 /**
@@ -346,3 +349,40 @@ export const isTokenExpired = (u: unknown): u is PlexUnauthorized => isPlexUnaut
  */
 export const isPinRequired = (u: unknown): u is PlexSdkError =>
   isPlexSdkError(u) && u.status === 403 && hasCode(u, ErrorCode.PinRequired)
+
+// No real bodies of the JWT errors are known (Plex documents only their statuses), so these tell
+// them apart by operation and status.
+const sdkStatusFrom = (status: number, operations: ReadonlyArray<string>) => (u: unknown): u is PlexSdkError =>
+  isPlexSdkError(u) && u.status === status && operations.includes(u.operation)
+
+/**
+ * Plex refused a device JWT (HTTP 422, "signature verification failed"): the token exchange of
+ * `PlexJwt.refresh` / `registerKey`, or a check of a PIN created with a device key. The key is not
+ * (or no longer) registered for this client identifier, the `kid` does not match, the clock is off,
+ * or the nonce is older than 5 minutes. Recognised by operation and status, since Plex documents no
+ * body for it.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isSignatureRejected: (u: unknown) => u is PlexSdkError = sdkStatusFrom(422, ["exchangeToken", "checkPin"])
+
+/**
+ * The device key is already registered by another client identifier (HTTP 422, "thumbprint already
+ * taken"): `PlexJwt.registerKey`, or `PinLogin.createPin` with a `jwk`. Generate a key per device.
+ * Recognised by operation and status, since Plex documents no body for it.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isThumbprintTaken: (u: unknown) => u is PlexSdkError = sdkStatusFrom(422, ["registerKey", "createPin"])
+
+/**
+ * plex.tv is rate limiting this client's nonce requests (HTTP 429 to `GET /auth/nonce`, the first
+ * step of `PlexJwt.refresh`); `retryAfterMillis` holds its `Retry-After` when it sent one. The
+ * token is still good until it expires: refresh later.
+ *
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isNonceRateLimited: (u: unknown) => u is PlexSdkError = sdkStatusFrom(429, ["getNonce"])

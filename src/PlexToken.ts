@@ -4,14 +4,18 @@
  *
  * @since 0.1.0
  */
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import type { PlexJwt } from "./internal/jwtModel.js"
+import * as JwtToken from "./internal/jwtToken.js"
 import { redacted } from "./internal/secrets.js"
 import type * as PlexError from "./PlexError.js"
 
@@ -128,3 +132,46 @@ export const layerConfig = (
 export const layerFromEnv: Layer.Layer<PlexToken, ConfigError.ConfigError> = /*#__PURE__*/ Layer.suspend(() =>
   layerConfig(Config.option(Config.redacted("PLEX_TOKEN")))
 )
+
+/**
+ * Options of {@link layerJwt}.
+ *
+ * - `key`: where the credentials live in the `KeyValueStore` (e.g. `"plex/main"`); store them there
+ *   first with `PlexJwt.saveCredentials(key, credentials)`.
+ * - `refreshBefore` (default 1 day): refresh when the JWT expires within this.
+ * - `retryAfter` (default 1 minute): after refreshing a still-valid JWT failed, keep using it this
+ *   long before trying again.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface JwtOptions {
+  readonly key: string
+  readonly refreshBefore?: Duration.DurationInput | undefined
+  readonly retryAfter?: Duration.DurationInput | undefined
+}
+
+/**
+ * A token source that keeps a Plex JWT fresh, from `PlexJwt.Credentials` in a `KeyValueStore`:
+ *
+ * - `get` returns the JWT; when it expires within `refreshBefore` (or has expired) it is refreshed
+ *   first (`PlexJwt.refresh`: the new JWT is verified, then stored, then used).
+ * - A plex.tv call answered 498 (expired) refreshes it and runs once more with the new one.
+ * - Single flight: any number of concurrent callers that find it stale cause one refresh and wait
+ *   for it. A failed refresh fails those callers with its typed error, and the next caller tries
+ *   again; but while the JWT is still valid a failed refresh only logs a warning, and the JWT is
+ *   used until the next try, `retryAfter` later.
+ * - Before refreshing, it reads the store: a JWT that another process (a replica sharing the store)
+ *   stored meanwhile is used instead.
+ *
+ * With no credentials under `key`, operations fail with `InvalidRequest`; a store that fails (or
+ * holds something unreadable) with `Storage`. Use the JWT for plex.tv only: give PMS operations the
+ * server's own access token (`Resources`), since Plex Media Servers have answered 401 to JWTs.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerJwt = (
+  options: JwtOptions
+): Layer.Layer<PlexToken, never, KeyValueStore.KeyValueStore | PlexJwt> =>
+  Layer.scoped(PlexToken, JwtToken.make(options))

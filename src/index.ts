@@ -41,6 +41,13 @@ export * as Plex from "./Plex.js"
 export * as PlexConfig from "./PlexConfig.js"
 
 /**
+ * JWT device authentication: Ed25519 device keys, PIN login with a key, refresh, verification.
+ *
+ * @since 0.2.0
+ */
+export * as PlexJwt from "./PlexJwt.js"
+
+/**
  * The error model: `PlexBadRequest`, `PlexUnauthorized`, `PlexSdkError` and predicates.
  *
  * @since 0.1.0

@@ -120,6 +120,7 @@ describe("types", () => {
       | "PinTimeout"
       | "NoConnection"
       | "InvalidToken"
+      | "Storage"
     >()
   })
 

@@ -88,6 +88,11 @@ export interface Endpoint<I, A> {
    * this operation (its own span still is).
    */
   readonly urlSecrets?: (input: I) => ReadonlyArray<string>
+  /**
+   * Further secrets of the call that the request carries only inside another value (a nonce inside
+   * a signed device JWT): scrubbed from error texts like the rest, should a server echo them.
+   */
+  readonly secrets?: (input: I) => ReadonlyArray<Redacted.Redacted<string>>
   /** Non-secret span attributes. */
   readonly attributes?: (input: I) => Record<string, string | number | boolean>
   /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
@@ -333,6 +338,9 @@ export const makeRunner = (
         }
         const secrets: Array<string> = token === undefined ? [] : [Redacted.value(token)]
         let urlSecret = false
+        if (ep.secrets !== undefined) {
+          for (const value of ep.secrets(input)) secrets.push(Redacted.value(value))
+        }
         if (ep.urlSecrets !== undefined) {
           secrets.push(...ep.urlSecrets(input))
           urlSecret = true
@@ -366,9 +374,14 @@ export const makeRunner = (
           request = HttpClientRequest.bodyUrlParams(request, params)
         }
         if (ep.json !== undefined) {
+          // The holder's own value, not `value`: JSON.stringify has already called `Redacted`'s
+          // `toJSON` ("<redacted>") by the time the replacer sees `value`.
           const text = JSON.stringify(
             ep.json(input),
-            (_, value) => Redacted.isRedacted(value) ? reveal(value as Redacted.Redacted<string>, secrets) : value
+            function(this: Record<string, unknown>, key, value) {
+              const raw = this[key]
+              return Redacted.isRedacted(raw) ? reveal(raw as Redacted.Redacted<string>, secrets) : value
+            }
           )
           request = HttpClientRequest.bodyText(request, text, "application/json")
         }

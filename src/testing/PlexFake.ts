@@ -176,6 +176,7 @@ export type CorruptionKind =
  *   fake only reads tokens from the `X-Plex-Token` header.
  * - `headers`: names lower-cased.
  * - `form`: the fields of an `application/x-www-form-urlencoded` body, when there was one.
+ * - `json`: an `application/json` body, parsed, when there was one.
  * - `time`: epoch milliseconds from effect's `Clock` when it arrived.
  *
  * @since 0.1.0
@@ -187,6 +188,7 @@ export interface RecordedRequest {
   readonly searchParams: Readonly<Record<string, string>>
   readonly headers: Readonly<Record<string, string>>
   readonly form?: Readonly<Record<string, string>>
+  readonly json?: unknown
   readonly time: number
 }
 
@@ -291,6 +293,23 @@ export interface Service {
    * {@link PlexFakeError} for an unknown login or a taken uuid.
    */
   readonly addHomeUser: (adminLogin: string, options: AddHomeUserOptions) => Effect.Effect<FakeHomeUser, PlexFakeError>
+  /**
+   * Rotates the fake's Plex JWT signing key: a new key signs every JWT issued from now on and is
+   * published first at `/api/v2/auth/keys`; the older ones stay published (as Plex keeps several),
+   * unless `retire` is set, which unpublishes them (their JWTs then fail verification). Returns the
+   * new key's `kid`. The fake issues real Ed25519-signed JWTs (`/auth/token`, and PINs created with
+   * a `jwk`); a plex.tv route answers 498 to one that has expired, on effect's `Clock`, and the PMS
+   * routes answer 401 to any JWT (as servers have been seen doing).
+   */
+  readonly rotateJwtKey: (options?: { readonly retire?: boolean | undefined }) => Effect.Effect<string>
+  /** How long the Plex JWTs issued from now on last (default 7 days, as Plex's). */
+  readonly setJwtLifetime: (lifetime: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * `GET /api/v2/auth/nonce` answers 429 (with `Retry-After`, code 1003) to a client identifier that
+   * asked for `requests` nonces within the last `per` (default 20 per minute). A nonce is good for
+   * one `/auth/token` exchange by the same client identifier, for 5 minutes.
+   */
+  readonly setNonceRateLimit: (requests: number, per: Duration.DurationInput) => Effect.Effect<void>
   /** The next `n` matching requests get the given response instead of being handled. */
   readonly failNext: (n: number, response: FailResponse, filter?: FaultFilter | undefined) => Effect.Effect<void>
   /**
@@ -309,7 +328,10 @@ export interface Service {
    * the client fails with `HttpClientError.RequestError` (reason `"Transport"`).
    */
   readonly dropNext: (n: number, filter?: FaultFilter | undefined) => Effect.Effect<void>
-  /** Removes every pending fault and delay, and resets sign-in failure counters (code 1031). */
+  /**
+   * Removes every pending fault and delay, and resets sign-in failure counters (code 1031) and the
+   * nonce rate limit's count.
+   */
   readonly resetFaults: Effect.Effect<void>
   /** Every request received so far, oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>

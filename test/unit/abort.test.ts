@@ -186,26 +186,55 @@ describe("nothing outlives a call", () => {
       assert.strictEqual((yield* supervisor.value).length, 0)
     }))
 
-  // Node's own count of pending timers: the live clock's attempt timer must be cleared however the
-  // call ends.
-  const timers = () => process.getActiveResourcesInfo().filter((name) => name === "Timeout").length
+  // Every timer the call sets, counted by wrapping the global setTimeout/clearTimeout for the
+  // duration of the test (Effect's live clock and the SDK's attempt timer both use them): the
+  // attempt timer must be cleared however the call ends. Timers of other tests in the same worker
+  // are not counted.
+  const trackTimers = Effect.acquireRelease(
+    Effect.sync(() => {
+      const pending = new Set<unknown>()
+      const { clearTimeout: clear, setTimeout: set } = globalThis
+      globalThis.setTimeout = ((handler: (...args: Array<unknown>) => void, ms?: number, ...args: Array<unknown>) => {
+        const handle = set(
+          (...a: Array<unknown>) => {
+            pending.delete(handle)
+            handler(...a)
+          },
+          ms,
+          ...args
+        )
+        pending.add(handle)
+        return handle
+      }) as typeof setTimeout
+      globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
+        pending.delete(handle)
+        clear(handle)
+      }) as typeof clearTimeout
+      return {
+        pending: () => pending.size,
+        restore: () => Object.assign(globalThis, { setTimeout: set, clearTimeout: clear })
+      }
+    }),
+    ({ restore }) => Effect.sync(restore)
+  )
 
-  it.live("no timer left on the live clock after a success, a failure, a timeout or an interruption", () =>
+  it.scopedLive("no timer left on the live clock after a success, a failure, a timeout or an interruption", () =>
     Effect.gen(function*() {
-      const before = timers()
+      const { pending } = yield* trackTimers
       yield* (yield* signalClient(["ok"]).auth).getTransientToken()
-      assert.strictEqual(timers(), before, "after a success")
+      assert.strictEqual(pending(), 0, "after a success")
       yield* Effect.exit(PlexPolicy.withPolicy((yield* failingAuth).getTransientToken(), { maxAttempts: 1 }))
-      assert.strictEqual(timers(), before, "after a failure")
+      assert.strictEqual(pending(), 0, "after a failure")
       const service = yield* signalClient(["deaf"]).auth
       yield* Effect.exit(
         PlexPolicy.withPolicy(service.getTransientToken(), { attemptTimeout: "10 millis", maxAttempts: 1 })
       )
-      assert.strictEqual(timers(), before, "after a timeout")
+      assert.strictEqual(pending(), 0, "after a timeout")
       const running = yield* Effect.fork(service.getTransientToken())
-      yield* Effect.sleep("5 millis")
+      yield* Effect.yieldNow()
+      assert.isAbove(pending(), 0, "the attempt's timer is set while the call runs")
       yield* Fiber.interrupt(running)
-      assert.strictEqual(timers(), before, "after an interruption")
+      assert.strictEqual(pending(), 0, "after an interruption")
     }))
 })
 

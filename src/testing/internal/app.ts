@@ -26,7 +26,8 @@
  *   by areas (error bodies, XML helpers) are in `wire.ts`.
  * - A request reaches the handlers through this pipeline: read once into an `Incoming`; recorded
  *   and matched against pending faults in one step; delayed; then failed, corrupted or dropped
- *   (`faults.ts`), or routed. Serving it (loopback, in-process) is `serve.ts`; both see only the
+ *   (`faults.ts`), or routed (a request with an expired Plex JWT is answered 498 first, see
+ *   `jwt.ts`). Serving it (loopback, in-process) is `serve.ts`; both see only the
  *   `HttpApp` this module builds.
  * - Which service a request is for is decided by its path alone (`hostOf` below): this app is one
  *   origin. An area that needs further origins (the fake PMSs of `resources.ts`, each connection on
@@ -49,6 +50,7 @@ import type { Area, AreaEnv, Handler, Host, Incoming, Route } from "./area.js"
 import { header } from "./area.js"
 import * as Faults from "./faults.js"
 import type { ServerHost } from "./host.js"
+import * as Jwt from "./jwt.js"
 import * as Pins from "./pins.js"
 import * as Pms from "./pms.js"
 import * as Resources from "./resources.js"
@@ -57,7 +59,7 @@ import { makeStore } from "./state.js"
 import { missingClientIdentifier, notFoundDetail, PLEX_TV_PREFIX, plexTvError, pmsError } from "./wire.js"
 
 /** Every area of the fake, in the order their routes are tried. Register a new area here. */
-export const areas = [Account.area, Pins.area, Pms.area, Resources.area] as const
+export const areas = [Account.area, Pins.area, Pms.area, Resources.area, Jwt.area] as const
 
 type ControlsOf<A> = A extends Area<any, infer C> ? C : never
 type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
@@ -93,6 +95,15 @@ const readIncoming = (request: HttpServerRequest.HttpServerRequest): Effect.Effe
       const text = yield* Effect.orElseSucceed(request.text, () => "")
       form = firstValues(new URLSearchParams(text))
     }
+    let body: unknown
+    if (contentType.includes("application/json")) {
+      const text = yield* Effect.orElseSucceed(request.text, () => "")
+      try {
+        body = JSON.parse(text)
+      } catch {
+        body = undefined
+      }
+    }
     const path = url.pathname.length > 1 && url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname
     return {
       method: request.method.toUpperCase(),
@@ -100,6 +111,7 @@ const readIncoming = (request: HttpServerRequest.HttpServerRequest): Effect.Effe
       query: url.searchParams,
       headers,
       form,
+      body,
       json: (headers["accept"] ?? "").toLowerCase().includes("application/json"),
       clientIdentifier: header(headers, "x-plex-client-identifier"),
       token: header(headers, "x-plex-token")
@@ -112,6 +124,7 @@ const record = (req: Incoming, time: number): RecordedRequest => ({
   searchParams: firstValues(req.query),
   headers: req.headers,
   ...(req.form === undefined ? {} : { form: req.form }),
+  ...(req.body === undefined ? {} : { json: req.body }),
   time
 })
 
@@ -192,7 +205,11 @@ const makeApp = (store: Store, route: (req: Incoming) => Effect.Effect<HttpServe
           return Faults.truncate(yield* route(req))
       }
     }
-    return yield* route(req)
+    // A Plex JWT: 498 once expired on plex.tv, 401 on the PMS (jwt.ts).
+    const refused = req.token === undefined
+      ? undefined
+      : Jwt.gate((yield* Ref.get(store.ref)).core, req, hostOf(req)[0], yield* Clock.currentTimeMillis)
+    return refused ?? (yield* route(req))
   })
 
 /** A fresh fake: its controls (every `Service` member but `app`) and its raw `HttpApp`. */

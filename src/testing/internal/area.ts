@@ -21,6 +21,8 @@ export interface Incoming {
   readonly headers: Readonly<Record<string, string>>
   /** The fields of an `application/x-www-form-urlencoded` body (first value per name). */
   readonly form: Readonly<Record<string, string>> | undefined
+  /** An `application/json` body, parsed (`undefined` when there was none or it did not parse). */
+  readonly body?: unknown
   /** Whether the request accepts JSON; answer XML otherwise, as plex.tv and a PMS do. */
   readonly json: boolean
   /** `X-Plex-Client-Identifier`; a plex.tv handler only runs when it is there. */

@@ -8,12 +8,15 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type { Service } from "../PlexFake.js"
 import type { Area, Incoming, Route } from "./area.js"
 import { header } from "./area.js"
 import { PlexFakeError } from "./errors.js"
+import { jsonObject, jwkTaken, signatureFailed } from "./jwt.js"
+import * as Issuer from "./jwtIssuer.js"
 import type { AreaContext, Slice } from "./state.js"
 import { addToken, ensurePrimaryToken, randomString, randomToken, validToken } from "./state.js"
 import type { ErrorDetail } from "./wire.js"
@@ -30,6 +33,10 @@ export interface PinRecord {
   /** Epoch milliseconds. */
   readonly expiresAt: number
   readonly authToken: string | null
+  /** A PIN created with a device key (`{ jwk }`): checked with a device JWT, and yields a Plex JWT. */
+  readonly jwk?: Readonly<Record<string, string>> | undefined
+  /** The Plex JWT issued for an approved PIN with a key, once a check asked for it. */
+  readonly plexJwt?: string | undefined
 }
 
 /** The PIN area's own state. */
@@ -48,6 +55,12 @@ const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 const missingProduct: ErrorDetail = { code: 1000, message: "X-Plex-Product is missing", status: 400 }
 const pinNotFound: ErrorDetail = { code: 1020, message: "Code not found or expired", status: 404 }
+const badJwk: ErrorDetail = { code: 1004, message: "jwk must be an Ed25519 public key with a kid", status: 400 }
+const missingDeviceJwt: ErrorDetail = {
+  code: 1004,
+  message: "deviceJWT is required for a PIN created with a jwk",
+  status: 400
+}
 
 // Codes are matched case-insensitively, as a user types them.
 const findPinByCode = (pins: PinState["pins"], code: string): PinRecord | undefined => {
@@ -78,6 +91,9 @@ const location = {
   coordinates: "41.8500, -87.6500"
 }
 
+// A PIN with a key never shows the approving account's token, only the JWT issued for the key.
+const tokenOf = (pin: PinRecord): string | null => pin.jwk === undefined ? pin.authToken : pin.plexJwt ?? null
+
 const pinJson = (pin: PinRecord, nowMillis: number) => ({
   id: pin.id,
   code: pin.code,
@@ -89,8 +105,8 @@ const pinJson = (pin: PinRecord, nowMillis: number) => ({
   expiresIn: Math.max(0, Math.ceil((pin.expiresAt - nowMillis) / 1000)),
   createdAt: isoSeconds(pin.createdAt),
   expiresAt: isoSeconds(pin.expiresAt),
-  authToken: pin.authToken,
-  newRegistration: pin.authToken === null ? null : false
+  authToken: tokenOf(pin),
+  newRegistration: tokenOf(pin) === null ? null : false
 })
 
 const pinXml = (pin: PinRecord, nowMillis: number): string => {
@@ -124,8 +140,18 @@ const routes = (ctx: AreaContext<PinState>): ReadonlyArray<Route> => {
     Effect.gen(function*() {
       const product = header(req.headers, "x-plex-product")
       if (product === undefined) return plexTvError(req.json, missingProduct)
+      const body = jsonObject(req)
       const strongParam = (req.query.get("strong") ?? req.form?.["strong"] ?? "").toLowerCase()
-      const strong = strongParam === "true" || strongParam === "1"
+      const strong = strongParam === "true" || strongParam === "1" || body["strong"] === true
+      // clients.plex.tv: a PIN with a device key, in a JSON body.
+      const jwk = body["jwk"] === undefined ? undefined : Issuer.readJwk(body["jwk"])
+      if (body["jwk"] !== undefined && jwk === undefined) return plexTvError(req.json, badJwk)
+      if (jwk !== undefined) {
+        const taken = Option.getOrUndefined(HashMap.get((yield* ctx.get).core.jwt.devices, jwk.kid!))
+        if (taken !== undefined && taken.clientIdentifier !== req.clientIdentifier) {
+          return plexTvError(req.json, jwkTaken)
+        }
+      }
       const now = yield* Clock.currentTimeMillis
       let code = ""
       do {
@@ -140,7 +166,8 @@ const routes = (ctx: AreaContext<PinState>): ReadonlyArray<Route> => {
           clientIdentifier: req.clientIdentifier!,
           createdAt: now,
           expiresAt: now + (strong ? 1800 : 900) * 1000,
-          authToken: null
+          authToken: null,
+          ...(jwk === undefined ? {} : { jwk })
         }
         const own = { ...s.own, nextPinId: s.own.nextPinId + 1, pins: HashMap.set(s.own.pins, pin.id, pin) }
         return [pin, { ...s, own }] as const
@@ -172,7 +199,40 @@ const routes = (ctx: AreaContext<PinState>): ReadonlyArray<Route> => {
         return [approved, { core, own: { ...s.own, pins: HashMap.set(s.own.pins, id, approved) } }]
       })
       if (pin === undefined) return plexTvError(req.json, pinNotFound)
-      return pinBody(req, 200, pin, now)
+      if (pin.jwk === undefined) return pinBody(req, 200, pin, now)
+      return yield* pollKeyPin(req, pin, now)
+    })
+
+  // A PIN with a key: the check must carry a device JWT signed with that key; once approved it
+  // yields a Plex JWT for the key, issued (and the key registered) on the first such check.
+  const pollKeyPin = (req: Incoming, pin: PinRecord, now: number) =>
+    Effect.gen(function*() {
+      const deviceJwt = req.query.get("deviceJWT")
+      if (deviceJwt === null || deviceJwt === "") return plexTvError(req.json, missingDeviceJwt)
+      const verified = yield* Issuer.verifyDeviceJwt(deviceJwt, pin.jwk!, pin.clientIdentifier, now)
+      if (Either.isLeft(verified)) return plexTvError(req.json, signatureFailed)
+      if (pin.authToken === null || pin.plexJwt !== undefined) return pinBody(req, 200, pin, now)
+      const account = validToken((yield* ctx.get).core, pin.authToken, false)
+      if (account === undefined) return pinBody(req, 200, { ...pin, authToken: null }, now)
+      const { nonce, scope } = verified.right
+      const issued = yield* Issuer.issue(ctx, {
+        kid: pin.jwk!["kid"]!,
+        clientIdentifier: pin.clientIdentifier,
+        jwk: pin.jwk!,
+        accountId: account.id,
+        legacyToken: undefined
+      }, {
+        nonce: typeof nonce === "string" ? nonce : undefined,
+        scope: typeof scope === "string" ? scope : undefined
+      }, now)
+      // Two checks at once: the first JWT stored wins, and both answer it.
+      const answered = yield* ctx.modify((s): readonly [PinRecord, Slice<PinState>] => {
+        const current = Option.getOrElse(HashMap.get(s.own.pins, pin.id), () => pin)
+        if (current.plexJwt !== undefined || issued === undefined) return [current, s]
+        const updated = { ...current, plexJwt: issued }
+        return [updated, { ...s, own: { ...s.own, pins: HashMap.set(s.own.pins, pin.id, updated) } }]
+      })
+      return pinBody(req, 200, answered, now)
     })
 
   const linkPin = (req: Incoming) =>

@@ -38,6 +38,35 @@ export interface AccountRecord {
 export interface TokenRecord {
   readonly accountId: number
   readonly transient: boolean
+  /** A Plex JWT (the jwt area): plex.tv answers 498 once `expiresAt` (epoch ms) has passed. */
+  readonly jwtExpiresAt?: number | undefined
+}
+
+/** One of the fake's own Ed25519 keys that sign the Plex JWTs it issues. */
+export interface SigningKey {
+  readonly kid: string
+  /** As `/auth/keys` publishes it. */
+  readonly publicJwk: Readonly<Record<string, string>>
+  /** A WebCrypto `CryptoKey`. */
+  readonly privateKey: unknown
+}
+
+/** A device key registered with Plex: by `POST /auth/jwk`, or by approving a PIN created with it. */
+export interface DeviceRecord {
+  readonly kid: string
+  readonly clientIdentifier: string
+  readonly jwk: Readonly<Record<string, string>>
+  readonly accountId: number
+  /** The token `/auth/jwk` was called with: ended when a JWT is first issued for the device. */
+  readonly legacyToken: string | undefined
+}
+
+/** Issuing Plex JWTs: shared by the jwt area and the PIN area (a PIN created with a key yields one). */
+export interface JwtCore {
+  /** Newest first: the first signs, all are published. Empty until first needed. */
+  readonly signingKeys: ReadonlyArray<SigningKey>
+  readonly devices: HashMap.HashMap<string, DeviceRecord>
+  readonly lifetimeMillis: number
 }
 
 /** What a fail/corrupt/drop fault does to the request it catches. */
@@ -65,6 +94,7 @@ export interface CoreState {
   readonly delays: ReadonlyArray<FaultEntry<Duration.Duration>>
   readonly outcomes: ReadonlyArray<FaultEntry<Outcome>>
   readonly requests: Chunk.Chunk<RecordedRequest>
+  readonly jwt: JwtCore
 }
 
 const initialCore: CoreState = {
@@ -73,7 +103,8 @@ const initialCore: CoreState = {
   nextAccountId: 10_000_001,
   delays: [],
   outcomes: [],
-  requests: Chunk.empty()
+  requests: Chunk.empty(),
+  jwt: { signingKeys: [], devices: HashMap.empty(), lifetimeMillis: 7 * 24 * 60 * 60 * 1000 }
 }
 
 /**
