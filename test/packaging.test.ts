@@ -184,7 +184,9 @@ const typeCheckSource = `
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Authentication, PlexConfig, PlexToken } from "effect-plex"
+import type * as ConfigError from "effect/ConfigError"
+import { Authentication, Plex, PlexConfig, PlexToken } from "effect-plex"
+import type { Models } from "effect-plex"
 import type { PlexError } from "effect-plex"
 import { PlexFake } from "effect-plex/testing"
 import * as PlexPolicyByPath from "effect-plex/PlexPolicy"
@@ -193,12 +195,20 @@ export const byPath: Layer.Layer<PlexPolicyByPath.PlexPolicy> = PlexPolicyByPath
 // @ts-expect-error maxAttempts is a number (the subpath's types are the real ones, not any)
 export const badPolicy = PlexPolicyByPath.layer({ maxAttempts: "3" })
 
-const live: Layer.Layer<Authentication.Authentication> = Authentication.layer.pipe(
+// A wrong option fails the config layer once, with a ConfigError.
+const live: Layer.Layer<Authentication.Authentication, ConfigError.ConfigError> = Authentication.layer.pipe(
   Layer.provide(Layer.mergeAll(FetchHttpClient.layer, PlexConfig.layer({ clientIdentifier: "x" }), PlexToken.none))
 )
-export const username: Effect.Effect<string, PlexError.PlexError> = Authentication.getTokenDetails({
-  serverUrl: "http://127.0.0.1:1"
-}).pipe(Effect.map((user) => user.username), Effect.provide(live))
+export const username: Effect.Effect<string, PlexError.PlexError | ConfigError.ConfigError> = Authentication
+  .getTokenDetails({ serverUrl: "http://127.0.0.1:1" })
+  .pipe(Effect.map((user) => user.username), Effect.provide(live))
+// The whole SDK in one layer needs only a transport.
+export const sdk: Layer.Layer<Plex.Provided, ConfigError.ConfigError> = Plex.layer({ clientIdentifier: "x" }).pipe(
+  Layer.provide(FetchHttpClient.layer)
+)
+export const user: Effect.Effect<Models.PlexUser, PlexError.PlexError | ConfigError.ConfigError> = Authentication
+  .getTokenDetails()
+  .pipe(Effect.provide(sdk))
 // @ts-expect-error serverUrl must be a string
 export const badOptions = Authentication.getTokenDetails({ serverUrl: 1 })
 // @ts-expect-error login is required

@@ -12,7 +12,7 @@
  * plain checks, no per-field schema machinery, and the dropped fields reported by path (never by
  * value) so that bad data does not go unnoticed.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 import type * as Arbitrary from "effect/Arbitrary"
 import * as DateTime from "effect/DateTime"
@@ -21,9 +21,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
-/** A value that cannot be read as the kind. @internal */
+/** A value that cannot be read as the kind. */
 export const Invalid: unique symbol = Symbol.for("effect-plex/model/Invalid") as any
-/** No value: `undefined`, or what a kind reads as "none" (a null date). @internal */
+/** No value: `undefined`, or what a kind reads as "none" (a null date). */
 export const Absent: unique symbol = Symbol.for("effect-plex/model/Absent") as any
 
 type Read<A> = A | typeof Invalid | typeof Absent
@@ -32,7 +32,7 @@ type Read<A> = A | typeof Invalid | typeof Absent
  * What a decode dropped: how many values and where (paths only, at most 16). `failure` says why a
  * required field failed, for the error message.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export interface Issues {
   dropped: number
@@ -40,7 +40,7 @@ export interface Issues {
   failure: string | undefined
 }
 
-/** @internal */
+
 export const makeIssues = (): Issues => ({ dropped: 0, paths: [], failure: undefined })
 
 const child = (path: string, key: string | number): string =>
@@ -55,7 +55,7 @@ const drop = (issues: Issues, path: string): void => {
  * How one value is read, typed and written. `type` is the decoded side (with an arbitrary, for
  * property tests); `read` never throws.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export interface Kind<A> {
   readonly type: Schema.Schema<A>
@@ -79,7 +79,7 @@ const guard = <A>(is: (u: unknown) => u is A, identifier: string, arbitrary: Arb
 
 // --- primitive readers ----------------------------------------------------------------------
 
-/** A flag from `true`/`false`, 0/1, "0"/"1", "true"/"false" (JSON and XML); `undefined` otherwise. @internal */
+/** A flag from `true`/`false`, 0/1, "0"/"1", "true"/"false" (JSON and XML); `undefined` otherwise. */
 export const flagFrom = (u: unknown): boolean | undefined => {
   switch (u) {
     case true:
@@ -97,7 +97,7 @@ export const flagFrom = (u: unknown): boolean | undefined => {
   }
 }
 
-/** A finite number from a number or a numeric string; `undefined` otherwise. @internal */
+/** A finite number from a number or a numeric string; `undefined` otherwise. */
 export const numberFrom = (u: unknown): number | undefined => {
   if (typeof u === "number") return Number.isFinite(u) ? u : undefined
   if (typeof u === "string" && u.trim() !== "") {
@@ -109,7 +109,7 @@ export const numberFrom = (u: unknown): number | undefined => {
 
 const xmlUtc = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/
 
-/** A date from epoch seconds (number or numeric string), ISO-8601, or "YYYY-MM-DD HH:MM:SS UTC". @internal */
+/** A date from epoch seconds (number or numeric string), ISO-8601, or "YYYY-MM-DD HH:MM:SS UTC". */
 export const dateFrom = (u: unknown): DateTime.Utc | undefined => {
   const seconds = numberFrom(u)
   if (seconds !== undefined) return Option.getOrUndefined(DateTime.make(seconds * 1000))
@@ -124,10 +124,10 @@ const orInvalid = <A>(value: A | undefined): Read<A> => value === undefined ? In
 
 const isString = (u: unknown): u is string => typeof u === "string"
 
-/** @internal */
+
 export const text: Kind<string> = kind(Schema.String, (u) => typeof u === "string" ? u : Invalid)
 
-/** `null` stays `null`. @internal */
+/** `null` stays `null`. */
 export const nullableText: Kind<string | null> = kind(
   guard(
     (u): u is string | null => u === null || isString(u),
@@ -137,13 +137,13 @@ export const nullableText: Kind<string | null> = kind(
   (u) => u === null || typeof u === "string" ? u : Invalid
 )
 
-/** @internal */
+
 export const flag: Kind<boolean> = kind(
   guard((u): u is boolean => typeof u === "boolean", "Flag", (fc) => fc.boolean()),
   (u) => orInvalid(flagFrom(u))
 )
 
-/** `null` and `""` (an empty XML attribute) are `null`. @internal */
+/** `null` and `""` (an empty XML attribute) are `null`. */
 export const nullableFlag: Kind<boolean | null> = kind(
   guard(
     (u): u is boolean | null => u === null || typeof u === "boolean",
@@ -153,13 +153,13 @@ export const nullableFlag: Kind<boolean | null> = kind(
   (u) => u === null || u === "" ? null : orInvalid(flagFrom(u))
 )
 
-/** @internal */
+
 export const num: Kind<number> = kind(
   guard((u): u is number => typeof u === "number" && Number.isFinite(u), "Num", (fc) => fc.integer()),
   (u) => orInvalid(numberFrom(u))
 )
 
-/** `null` and `""` are `null`. @internal */
+/** `null` and `""` are `null`. */
 export const nullableNum: Kind<number | null> = kind(
   guard(
     (u): u is number | null => u === null || (typeof u === "number" && Number.isFinite(u)),
@@ -169,7 +169,7 @@ export const nullableNum: Kind<number | null> = kind(
   (u) => u === null || u === "" ? null : orInvalid(numberFrom(u))
 )
 
-/** An id as plex.tv sends it: a string, a number, or `null`. @internal */
+/** An id as plex.tv sends it: a string, a number, or `null`. */
 export const id: Kind<string | number | null> = kind(
   guard(
     (u): u is string | number | null => u === null || typeof u === "string" || typeof u === "number",
@@ -183,7 +183,7 @@ export const id: Kind<string | number | null> = kind(
  * A date in any form Plex uses. `null` and `""` mean "no date" (absent, not an error); a value that
  * is not a date is dropped and counted.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const date: Kind<DateTime.Utc> = kind(
   Schema.DateTimeUtcFromSelf,
@@ -191,28 +191,28 @@ export const date: Kind<DateTime.Utc> = kind(
   (d) => DateTime.toEpochMillis(d) / 1000
 )
 
-/** A token-like string, `Redacted` at once. @internal */
+/** A token-like string, `Redacted` at once. */
 export const secret: Kind<Redacted.Redacted<string>> = kind(
   Schema.RedactedFromSelf(Schema.String),
   (u) => typeof u === "string" ? Redacted.make(u) : Invalid,
   (r) => Redacted.value(r)
 )
 
-/** @internal */
+
 export const nullableSecret: Kind<Redacted.Redacted<string> | null> = kind(
   Schema.NullOr(Schema.RedactedFromSelf(Schema.String)),
   (u) => u === null ? null : typeof u === "string" ? Redacted.make(u) : Invalid,
   (r) => r === null ? null : Redacted.value(r)
 )
 
-/** Any JSON value, kept as it is. @internal */
+/** Any JSON value, kept as it is. */
 export const unknown: Kind<unknown> = kind(Schema.Unknown, (u) => u)
 
 /**
  * A list. A single value stands for a list of one (XML and PMS JSON render single children either
  * way); an element that cannot be read is dropped and counted, and the rest are kept.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const list = <A>(item: Kind<A>): Kind<ReadonlyArray<A>> =>
   kind(
@@ -243,7 +243,7 @@ export const list = <A>(item: Kind<A>): Kind<ReadonlyArray<A>> =>
     true
   )
 
-/** `null`, or a value of `k`. @internal */
+/** `null`, or a value of `k`. */
 export const nullable = <A>(k: Kind<A>): Kind<A | null> =>
   kind(
     Schema.NullOr(k.type),
@@ -252,7 +252,7 @@ export const nullable = <A>(k: Kind<A>): Kind<A | null> =>
     k.nested
   )
 
-/** A list with at least one readable element. @internal */
+/** A list with at least one readable element. */
 export const nonEmptyList = <A>(item: Kind<A>): Kind<readonly [A, ...Array<A>]> => {
   const inner = list(item)
   return kind(
@@ -267,10 +267,10 @@ export const nonEmptyList = <A>(item: Kind<A>): Kind<readonly [A, ...Array<A>]> 
   )
 }
 
-/** A list of strings, as `list(text)`. @internal */
+/** A list of strings, as `list(text)`. */
 export const textList: Kind<ReadonlyArray<string>> = list(text)
 
-/** One value, or the first of a non-empty list of them. @internal */
+/** One value, or the first of a non-empty list of them. */
 export const oneOrFirst = <A>(item: Kind<A>): Kind<A> =>
   kind(
     item.type,
@@ -284,7 +284,7 @@ export const oneOrFirst = <A>(item: Kind<A>): Kind<A> =>
 
 // --- fields and structs -----------------------------------------------------------------------
 
-/** @internal */
+
 export interface Field<A, M extends "required" | "optional" | "default"> {
   readonly kind: Kind<A>
   readonly mode: M
@@ -293,22 +293,22 @@ export interface Field<A, M extends "required" | "optional" | "default"> {
   readonly key?: string
 }
 
-/** The model cannot do without it. @internal */
+/** The model cannot do without it. */
 export const required = <A>(kind: Kind<A>, key?: string): Field<A, "required"> =>
   key === undefined ? { kind, mode: "required" } : { kind, mode: "required", key }
 
-/** Absent when absent or unreadable (then counted). @internal */
+/** Absent when absent or unreadable (then counted). */
 export const optional = <A>(kind: Kind<A>, key?: string): Field<A, "optional"> =>
   key === undefined ? { kind, mode: "optional" } : { kind, mode: "optional", key }
 
-/** `fallback()` when absent or unreadable (then counted). @internal */
+/** `fallback()` when absent or unreadable (then counted). */
 export const withDefault = <A>(kind: Kind<A>, fallback: () => A, key?: string): Field<A, "default"> =>
   key === undefined ? { kind, mode: "default", fallback } : { kind, mode: "default", fallback, key }
 
-/** @internal */
+
 export type Fields = Record<string, Field<any, "required" | "optional" | "default">>
 
-/** The decoded type of a field table. @internal */
+/** The decoded type of a field table. */
 export type Type<F extends Fields> =
   & {
     readonly [K in keyof F as F[K]["mode"] extends "optional" ? never : K]: F[K] extends Field<infer A, any> ? A : never
@@ -363,7 +363,7 @@ const readFields = (
  * A struct of fields, as a kind (for nested objects). `check` is a rule across fields (a reason the
  * whole value cannot be right); a failing struct is `Invalid`.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const struct = <F extends Fields>(
   fields: F,
@@ -410,7 +410,7 @@ const writeFields = (fields: Fields, keys: ReadonlyArray<string>, value: Record<
  * A kind as a schema from any input: decodes with the kind's leniency (what the kind drops inside
  * is dropped here too), fails where the kind cannot read the value, encodes to the wire form.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const schemaOf = <A>(k: Kind<A>): Schema.Schema<A, unknown> =>
   Schema.transformOrFail(Schema.Unknown, k.type, {
@@ -424,7 +424,7 @@ export const schemaOf = <A>(k: Kind<A>): Schema.Schema<A, unknown> =>
     encode: (a) => ParseResult.succeed(k.write(a))
   })
 
-/** The `Schema.Class` field of a table entry. @internal */
+/** The `Schema.Class` field of a table entry. */
 export type SchemaField<F> = F extends Field<infer A, infer M> ?
   M extends "optional" ? Schema.PropertySignature<"?:", A, PropertyKey, "?:", unknown, false, never>
   : M extends "default" ? Schema.PropertySignature<":", A, PropertyKey, "?:", unknown, false, never>
@@ -436,7 +436,7 @@ export type SchemaField<F> = F extends Field<infer A, infer M> ?
  * optional field that cannot be read is left out, a default one falls back) and encodes back to
  * the wire form.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const schemaFields = <F extends Fields>(fields: F): { readonly [K in keyof F]: SchemaField<F[K]> } => {
   const out: Record<string, unknown> = {}
@@ -480,21 +480,21 @@ export const schemaFields = <F extends Fields>(fields: F): { readonly [K in keyo
 /**
  * A body decoder for the request path: the value, or `Invalid` with `issues.failure` set.
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export interface Decoder<A> {
   readonly _tag: "Decoder"
   readonly decode: (u: unknown, issues: Issues) => A | typeof Invalid
 }
 
-/** @internal */
+
 export const isDecoder = (u: unknown): u is Decoder<unknown> =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Decoder"
 
 /**
  * A decoder reading the body as `k`; with `at`, the value under that key (`MediaContainer`).
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const decoder = <A>(k: Kind<A>, at?: string): Decoder<A> => ({
   _tag: "Decoder",
@@ -520,7 +520,7 @@ export const decoder = <A>(k: Kind<A>, at?: string): Decoder<A> => ({
  * A model class as a kind: the table read in one pass, then the class built without validating
  * again (the table's reads already did).
  *
- * @internal
+ * Internal: not part of the public API (the package exports map refuses the path).
  */
 export const classOf = <F extends Fields, C>(
   fields: F,
@@ -541,7 +541,7 @@ export const classOf = <F extends Fields, C>(
   }
 }
 
-/** The span attributes that report what a decode dropped; empty when nothing was. @internal */
+/** The span attributes that report what a decode dropped; empty when nothing was. */
 export const issueAttributes = (issues: Issues): Record<string, string | number> | undefined =>
   issues.dropped === 0
     ? undefined
