@@ -40,7 +40,6 @@ export interface Issues {
   failure: string | undefined
 }
 
-
 export const makeIssues = (): Issues => ({ dropped: 0, paths: [], failure: undefined })
 
 const child = (path: string, key: string | number): string =>
@@ -124,7 +123,6 @@ const orInvalid = <A>(value: A | undefined): Read<A> => value === undefined ? In
 
 const isString = (u: unknown): u is string => typeof u === "string"
 
-
 export const text: Kind<string> = kind(Schema.String, (u) => typeof u === "string" ? u : Invalid)
 
 /** `null` stays `null`. */
@@ -136,7 +134,6 @@ export const nullableText: Kind<string | null> = kind(
   ),
   (u) => u === null || typeof u === "string" ? u : Invalid
 )
-
 
 export const flag: Kind<boolean> = kind(
   guard((u): u is boolean => typeof u === "boolean", "Flag", (fc) => fc.boolean()),
@@ -152,7 +149,6 @@ export const nullableFlag: Kind<boolean | null> = kind(
   ),
   (u) => u === null || u === "" ? null : orInvalid(flagFrom(u))
 )
-
 
 export const num: Kind<number> = kind(
   guard((u): u is number => typeof u === "number" && Number.isFinite(u), "Num", (fc) => fc.integer()),
@@ -197,7 +193,6 @@ export const secret: Kind<Redacted.Redacted<string>> = kind(
   (u) => typeof u === "string" ? Redacted.make(u) : Invalid,
   (r) => Redacted.value(r)
 )
-
 
 export const nullableSecret: Kind<Redacted.Redacted<string> | null> = kind(
   Schema.NullOr(Schema.RedactedFromSelf(Schema.String)),
@@ -284,7 +279,6 @@ export const oneOrFirst = <A>(item: Kind<A>): Kind<A> =>
 
 // --- fields and structs -----------------------------------------------------------------------
 
-
 export interface Field<A, M extends "required" | "optional" | "default"> {
   readonly kind: Kind<A>
   readonly mode: M
@@ -304,7 +298,6 @@ export const optional = <A>(kind: Kind<A>, key?: string): Field<A, "optional"> =
 /** `fallback()` when absent or unreadable (then counted). */
 export const withDefault = <A>(kind: Kind<A>, fallback: () => A, key?: string): Field<A, "default"> =>
   key === undefined ? { kind, mode: "default", fallback } : { kind, mode: "default", fallback, key }
-
 
 export type Fields = Record<string, Field<any, "required" | "optional" | "default">>
 
@@ -486,7 +479,6 @@ export interface Decoder<A> {
   readonly _tag: "Decoder"
   readonly decode: (u: unknown, issues: Issues) => A | typeof Invalid
 }
-
 
 export const isDecoder = (u: unknown): u is Decoder<unknown> =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Decoder"
