@@ -232,14 +232,7 @@ export class TransientToken extends Schema.Class<TransientToken>("TransientToken
   M.schemaFields(transientTokenFields)
 ) {}
 
-const connectionFields = {
-  protocol: M.required(M.text),
-  address: M.required(M.text),
-  port: M.required(M.num),
-  uri: M.required(M.text),
-  local: M.withDefault(M.flag, () => false),
-  relay: M.withDefault(M.flag, () => false)
-}
+const connectionFields = M.connectionFields
 
 /**
  * One way to reach a source: prefer `local`, use `relay` only as a last resort.

@@ -14,21 +14,17 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
-import * as DateTime from "effect/DateTime"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { PublicJwk } from "./internal/jwtModel.js"
-import * as M from "./internal/model.js"
-import * as Adjust from "./internal/policy.js"
+import { endpoints } from "./internal/pinLogin.js"
+import type { Pin, PinState } from "./internal/pinModel.js"
+import { isFinal, poll } from "./internal/pinPoll.js"
 import * as Request from "./internal/request.js"
 import { redacted } from "./internal/secrets.js"
 import * as PlexConfig from "./PlexConfig.js"
@@ -44,66 +40,23 @@ import * as PlexToken from "./PlexToken.js"
  */
 export type CallOptions = PlexConfig.CallOptions
 
-/**
- * What a PIN id must be, for `createPin` answers and `checkPin` alike: a positive safe integer.
- *
- * @since 0.2.0
- * @category refinements
- */
-export const isPinId = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u > 0
-
-const pinId: M.Kind<number> = {
-  ...M.num,
-  read: (u, issues, path) => {
-    const value = M.num.read(u, issues, path)
-    return typeof value === "number" && !isPinId(value) ? M.Invalid : value
-  }
-}
-
-// An approved PIN's token. XML renders a missing token as "", JSON as null: both mean "not yet".
-const pinToken: M.Kind<Redacted.Redacted<string>> = {
-  ...M.secret,
-  read: (u, issues, path) => u === null || u === "" ? M.Absent : M.secret.read(u, issues, path)
-}
-
-const pinFields = {
-  id: M.required(pinId),
-  code: M.required(M.text),
-  product: M.optional(M.nullableText),
-  trusted: M.optional(M.flag),
-  qr: M.optional(M.nullableText),
-  clientIdentifier: M.optional(M.nullableText),
-  expiresIn: M.optional(M.nullableNum),
-  createdAt: M.optional(M.date),
-  expiresAt: M.optional(M.date),
-  authToken: M.optional(pinToken),
-  newRegistration: M.optional(M.nullableFlag)
-}
-
-/**
- * A plex.tv PIN, from `POST /pins` and `GET /pins/{id}`. `authToken` is absent until a user approves
- * the PIN, then holds the account token (or, for a PIN created with a device key, the Plex JWT) as
- * `Redacted`. `expiresAt` is when plex.tv forgets the PIN (about 15 minutes for a 4-character code,
- * 30 for a strong one); `qr` is a QR image of the `plex.tv/link` URL. Decoding is lenient (see
- * `Models`): `id` (a positive integer, {@link isPinId}) and `code` are required, anything else
- * unreadable is dropped.
- *
- * @since 0.1.0
- * @category models
- */
-export class Pin extends Schema.Class<Pin>("Pin")(M.schemaFields(pinFields)) {
-  /** `true` once a user has approved the PIN and `authToken` holds the token. */
-  get isApproved(): boolean {
-    return this.authToken !== undefined
-  }
-
-  /** `true` for a short (4-character) code that a user can type at `https://plex.tv/link`. */
-  get isShortCode(): boolean {
-    return this.code.length < 10
-  }
-}
-
-const pin = M.decoder(M.classOf(pinFields, (props) => new Pin(props, true)))
+export {
+  /**
+   * @since 0.2.0
+   * @category refinements
+   */
+  isPinId,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Pin,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  PinState
+} from "./internal/pinModel.js"
 
 /**
  * Parameters of `createPin`. `strong: true` asks for a long code that lives about 30 minutes, for
@@ -159,32 +112,6 @@ export interface WaitOptions {
   readonly serverUrl?: string
   readonly deviceJwt?: Effect.Effect<Redacted.Redacted<string>, PlexError.PlexError> | undefined
 }
-
-/**
- * What a PIN is doing, as `pinStates` reports it after each check:
- *
- * - `Waiting { secondsLeft }`: not approved yet; `secondsLeft` counts down to the end of the wait
- *   (the earlier of the timeout and the PIN's expiry; `Infinity` when neither is known).
- * - `Approved { token }`: the account token, as `Redacted`. The stream ends.
- * - `Expired`: plex.tv no longer knows the PIN (HTTP 404 / code 1020) or its `expiresAt` passed.
- *   The stream ends.
- *
- * @since 0.1.0
- * @category models
- */
-export type PinState = Data.TaggedEnum<{
-  Waiting: { readonly secondsLeft: number }
-  Approved: { readonly token: Redacted.Redacted<string> }
-  Expired: Record<never, never>
-}>
-
-/**
- * Constructors, `$is` and `$match` for {@link PinState}.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const PinState = Data.taggedEnum<PinState>()
 
 /**
  * PIN login: create a PIN, send the user to approve it, wait for (or stream) the result, and link
@@ -294,243 +221,6 @@ export const makeAuthUrl = (
  */
 export const linkUrl = (pin: Pick<Pin, "code">): Option.Option<string> =>
   pin.code.length < 10 ? Option.some(`https://plex.tv/link/?pin=${encode(pin.code)}`) : Option.none()
-
-// --- the operations, declared -------------------------------------------------------------
-
-const module = "PinLogin"
-
-interface CreatePinInput {
-  readonly strong: boolean
-  readonly clientIdentifier: string
-  readonly product: string | undefined
-}
-
-interface CreateKeyPinInput extends CreatePinInput {
-  readonly jwk: PublicJwk
-}
-
-interface CheckKeyPinInput {
-  readonly id: number
-  readonly deviceJwt: Redacted.Redacted<string>
-}
-
-const validateCreate = (input: CreatePinInput) =>
-  input.clientIdentifier.trim() === ""
-    ? "a PIN needs X-Plex-Client-Identifier: set PlexConfig clientIdentifier"
-    : input.product === undefined || input.product.trim() === ""
-    ? "a PIN needs X-Plex-Product: set PlexConfig product (the app name users see under Authorized Devices)"
-    : undefined
-
-const pinExpired = {
-  reason: "PinExpired",
-  detail: "the PIN expired or is unknown to plex.tv"
-} as const
-
-const endpoints = {
-  createPin: Request.endpoint<CreatePinInput, Pin>({
-    module,
-    operation: "createPin",
-    host: "plexTv",
-    method: "POST",
-    path: () => "/pins",
-    token: "none",
-    idempotent: false,
-    validate: validateCreate,
-    query: (input) => ({ strong: input.strong ? "true" : undefined }),
-    attributes: (input) => ({ "plex.pin.strong": input.strong }),
-    success: pin
-  }),
-  // A PIN with a device key: clients.plex.tv, the key and `strong` in a JSON body.
-  createKeyPin: Request.endpoint<CreateKeyPinInput, Pin>({
-    module,
-    operation: "createPin",
-    host: "clients",
-    method: "POST",
-    path: () => "/pins",
-    token: "none",
-    idempotent: false,
-    validate: (input) =>
-      validateCreate(input) ??
-        (input.jwk.kid === "" || input.jwk.x === "" ? "the PIN's JWK needs its x and kid" : undefined),
-    json: (input) => ({ jwk: input.jwk, strong: input.strong }),
-    attributes: (input) => ({ "plex.pin.strong": input.strong, "plex.pin.jwk": true }),
-    success: pin
-  }),
-  checkPin: Request.endpoint<number, Pin>({
-    module,
-    operation: "checkPin",
-    host: "plexTv",
-    method: "GET",
-    path: (id) => `/pins/${id}`,
-    token: "none",
-    idempotent: true,
-    validate: (id) => isPinId(id) ? undefined : "the PIN id must be a positive integer",
-    // The PIN id (with the public client identifier) redeems the token.
-    urlSecrets: (id) => [String(id)],
-    statusReasons: { 404: pinExpired },
-    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
-    success: pin
-  }),
-  // Checking a PIN created with a device key: the device JWT rides in the query, as a secret.
-  checkKeyPin: Request.endpoint<CheckKeyPinInput, Pin>({
-    module,
-    operation: "checkPin",
-    host: "clients",
-    method: "GET",
-    path: (input) => `/pins/${input.id}`,
-    token: "none",
-    idempotent: true,
-    validate: (input) => isPinId(input.id) ? undefined : "the PIN id must be a positive integer",
-    urlSecrets: (input) => [String(input.id)],
-    query: (input) => ({ deviceJWT: input.deviceJwt }),
-    statusReasons: { 404: pinExpired },
-    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
-    success: pin
-  }),
-  linkPin: Request.endpoint<Redacted.Redacted<string>, void>({
-    module,
-    operation: "linkPin",
-    host: "plexTv",
-    method: "PUT",
-    path: () => "/pins/link",
-    token: "required",
-    idempotent: false,
-    validate: (code) => Redacted.value(code).trim() === "" ? "the PIN code must not be empty" : undefined,
-    // Redacted, so the runner scrubs the code from error excerpts.
-    form: (code) => ({ code }),
-    statusReasons: { 404: pinExpired },
-    codeReasons: { [PlexError.ErrorCode.PinNotFound]: pinExpired },
-    success: undefined
-  })
-}
-
-// --- polling ------------------------------------------------------------------------------
-
-interface Poll {
-  /** Wait before this check. */
-  readonly sleepMillis: number
-  /** Wait between checks from now on (grows on 429). */
-  readonly intervalMillis: number
-  readonly expiresAtMillis: number | undefined
-}
-
-type Step = readonly [PinState, Option.Option<Poll>]
-
-const invalidWait = (operation: string, detail: string) =>
-  new PlexError.PlexSdkError({ operation, reason: "InvalidRequest", detail })
-
-/** The one polling loop: `pinStates` is it, `waitForToken` runs it to its last state. */
-const poll = (
-  check: (id: number, options?: CallOptions) => Effect.Effect<Pin, PlexError.PlexError>,
-  operation: string,
-  pin: Pin | number,
-  options: WaitOptions | undefined
-): Stream.Stream<PinState, PlexError.PlexError> =>
-  Stream.unwrap(Effect.gen(function*() {
-    // `DurationInput` admits strings the parser refuses: an InvalidRequest, not a defect.
-    const timeoutOption = Duration.decodeUnknown(options?.timeout ?? Duration.seconds(120))
-    const intervalOption = Duration.decodeUnknown(options?.interval ?? Duration.seconds(1))
-    const maxIntervalOption = Duration.decodeUnknown(options?.maxInterval ?? Duration.seconds(30))
-    if (Option.isNone(timeoutOption) || Option.isNone(intervalOption) || Option.isNone(maxIntervalOption)) {
-      return Stream.fail(invalidWait(operation, "timeout, interval and maxInterval must be valid durations"))
-    }
-    const timeout = timeoutOption.value
-    const intervalMillis = Duration.toMillis(intervalOption.value)
-    const maxIntervalMillis = Math.max(intervalMillis, Duration.toMillis(maxIntervalOption.value))
-    if (!(intervalMillis > 0) || !Number.isFinite(intervalMillis)) {
-      return Stream.fail(invalidWait(operation, "the polling interval must be a positive, finite duration"))
-    }
-    const id = typeof pin === "number" ? pin : pin.id
-    const startedAt = yield* Clock.currentTimeMillis
-    const timeoutAt = startedAt + Duration.toMillis(timeout)
-    const callOptions: CallOptions | undefined = options?.serverUrl === undefined
-      ? undefined
-      : { serverUrl: options.serverUrl }
-
-    const deadlineOf = (s: Poll) => Math.min(timeoutAt, s.expiresAtMillis ?? Infinity)
-
-    const end = (s: Poll): Effect.Effect<Step, PlexError.PlexSdkError> =>
-      s.expiresAtMillis !== undefined && s.expiresAtMillis <= timeoutAt
-        ? Effect.succeed([PinState.Expired(), Option.none()])
-        : Effect.fail(
-          new PlexError.PlexSdkError({
-            operation,
-            reason: "PinTimeout",
-            detail: `the PIN was not approved within ${Duration.format(timeout)}`
-          })
-        )
-
-    const waiting = (s: Poll, now: number): Step => {
-      const left = deadlineOf(s) - now
-      return [PinState.Waiting({ secondsLeft: Math.max(0, Math.ceil(left / 1000)) }), Option.some(s)]
-    }
-
-    const step = (s: Poll): Effect.Effect<Step, PlexError.PlexError> =>
-      Effect.gen(function*() {
-        if (s.sleepMillis > 0) {
-          const before = yield* Clock.currentTimeMillis
-          yield* Effect.sleep(Duration.millis(Math.max(0, Math.min(s.sleepMillis, deadlineOf(s) - before))))
-        }
-        const now = yield* Clock.currentTimeMillis
-        const remaining = deadlineOf(s) - now
-        if (remaining <= 0) return yield* end(s)
-        // A check never outlives the wait: a slow plex.tv must not stretch the caller's timeout.
-        // 429 is this loop's to back off from; the runner still retries transport errors and 5xx.
-        const attempt = Effect.either(
-          Adjust.adjust(check(id, callOptions), (policy) =>
-            Either.right({
-              ...policy,
-              retryStatuses: policy.retryStatuses.filter((status) => status !== 429)
-            }))
-        )
-        const outcome = Number.isFinite(remaining)
-          ? yield* Effect.timeoutOption(attempt, Duration.millis(remaining))
-          : Option.some(yield* attempt)
-        if (Option.isNone(outcome)) {
-          return yield* end(s)
-        }
-        const after = yield* Clock.currentTimeMillis
-        const result = outcome.value
-        if (Either.isLeft(result)) {
-          const error = result.left
-          if (error._tag === "PlexSdkError" && error.reason === "PinExpired") {
-            return [PinState.Expired(), Option.none()] as const
-          }
-          if (error._tag === "PlexSdkError" && error.reason === "RateLimited") {
-            // Back off instead of failing: honour Retry-After, else double the interval up to the cap.
-            if (error.retryAfterMillis !== undefined) {
-              return waiting({ ...s, sleepMillis: error.retryAfterMillis }, after)
-            }
-            const slower = Math.min(maxIntervalMillis, s.intervalMillis * 2)
-            return waiting({ ...s, sleepMillis: slower, intervalMillis: slower }, after)
-          }
-          return yield* Effect.fail(error)
-        }
-        const current = result.right
-        if (current.authToken !== undefined) {
-          return [PinState.Approved({ token: current.authToken }), Option.none()] as const
-        }
-        // Learnt once, at the first check, from the relative `expiresIn`: a local clock that runs
-        // ahead of plex.tv's must not end the wait early. The absolute `expiresAt` is the fallback.
-        const expiresAtMillis = s.expiresAtMillis ?? (typeof current.expiresIn === "number"
-          ? after + current.expiresIn * 1000
-          : current.expiresAt === undefined
-          ? undefined
-          : DateTime.toEpochMillis(current.expiresAt))
-        return waiting({ sleepMillis: s.intervalMillis, intervalMillis: s.intervalMillis, expiresAtMillis }, after)
-      })
-
-    // The first check happens at once, so the PIN's expiry is learnt from plex.tv, never from
-    // comparing its absolute `expiresAt` with a local clock that may disagree.
-    return Stream.paginateEffect<Poll, PinState, PlexError.PlexError, never>(
-      { sleepMillis: 0, intervalMillis, expiresAtMillis: undefined },
-      step
-    )
-  })).pipe(Stream.withSpan(`${module}.${operation}`, { kind: "client", attributes: { "plex.operation": operation } }))
-
-type Final = Extract<PinState, { readonly _tag: "Approved" | "Expired" }>
-
-const isFinal = (state: PinState): state is Final => state._tag !== "Waiting"
 
 /**
  * Builds the service from `HttpClient` and `PlexConfig` (and the `PlexToken`, if any, for `linkPin`).

@@ -538,3 +538,17 @@ export const issueAttributes = (issues: Issues): Record<string, string | number>
   issues.dropped === 0
     ? undefined
     : { "plex.decode.dropped": issues.dropped, "plex.decode.dropped_fields": issues.paths.join(",") }
+
+/**
+ * A connection as plex.tv and a PMS describe one (`/security/resources` `Connection`, `/resources`
+ * `connections[]`): what to call, and whether it is local or through Plex's relay. `relay` and
+ * `local` default to `false` (legacy XML omits them).
+ */
+export const connectionFields = {
+  protocol: required(text),
+  address: required(text),
+  port: required(num),
+  uri: required(text),
+  local: withDefault(flag, () => false),
+  relay: withDefault(flag, () => false)
+}

@@ -44,15 +44,7 @@ const optionalSecret: M.Kind<Option.Option<Redacted.Redacted<string>>> = {
 
 // --- ResourceConnection ---------------------------------------------------------------------------
 
-const connectionFields = {
-  protocol: M.required(M.text),
-  address: M.required(M.text),
-  port: M.required(M.num),
-  uri: M.required(M.text),
-  local: M.withDefault(M.flag, () => false),
-  relay: M.withDefault(M.flag, () => false),
-  IPv6: M.withDefault(M.flag, () => false)
-}
+const connectionFields = { ...M.connectionFields, IPv6: M.withDefault(M.flag, () => false) }
 
 /**
  * One way to reach a resource: `uri` is the base URL to call (an `https` one is usually a

@@ -14,78 +14,20 @@
 import type { HttpClientRequest } from "@effect/platform"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Layer, Logger, Option, Redacted, Tracer } from "effect"
-import { inspect } from "node:util"
+import type { Exit } from "effect"
+import { Effect, FastCheck as fc, Layer, Option, Redacted } from "effect"
 import { HomeUsers, PlexConfig, PlexPolicy, PlexToken, Resources } from "../../src/index.js"
+import { type Capture, capturing, makeCapture, renderExit } from "../support/capture.js"
 import { filler, findSecret, secret, webResponse } from "./arbitraries.js"
 
 // --- capture ------------------------------------------------------------------------------------
 
-interface Captured {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-  readonly events: Array<string>
-  exit: Exit.Exit<unknown, unknown> | undefined
-}
-
-const capture = <A, E, R>(self: Effect.Effect<A, E, R>, spans: Array<Captured>, lines: Array<string>) =>
-  self.pipe(
-    Effect.tapErrorCause((cause) => Effect.logError("operation failed", cause)),
-    Effect.tapError((error) => Effect.logWarning(error)),
-    Effect.tap((value) => Effect.logInfo("decoded", value)),
-    Effect.withSpan("property-test"),
-    Effect.withTracer(Tracer.make({
-      span: (name, parent, context, links, startTime, kind) => {
-        const captured: Captured = { name, attributes: new Map(), events: [], exit: undefined }
-        spans.push(captured)
-        return {
-          _tag: "Span",
-          name,
-          spanId: String(spans.length),
-          traceId: "t",
-          parent,
-          context,
-          status: { _tag: "Started", startTime },
-          attributes: captured.attributes,
-          links: [...links],
-          sampled: true,
-          kind,
-          end: (_end, exit) => void (captured.exit = exit),
-          attribute: (key, value) => void captured.attributes.set(key, value),
-          event: (eventName, _time, attributes) =>
-            void captured.events.push(`${eventName} ${Inspectable.toStringUnknown(attributes)}`),
-          addLinks: () => undefined
-        }
-      },
-      context: (f) => f()
-    })),
-    Effect.provide(Logger.replace(
-      Logger.defaultLogger,
-      Logger.make((options) => {
-        lines.push(Logger.stringLogger.log(options), Logger.logfmtLogger.log(options), Logger.jsonLogger.log(options))
-      })
-    ))
-  )
-
-const render = (exit: Exit.Exit<unknown, unknown>, spans: ReadonlyArray<Captured>, lines: ReadonlyArray<string>) => {
-  const value = Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit.value
-  const parts = [
-    String(value),
-    JSON.stringify(value) ?? "",
-    Inspectable.toStringUnknown(value),
-    inspect(value, { depth: 10, showHidden: true }),
-    value instanceof Error ? `${value.message}\n${value.stack}` : "",
-    Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
-    ...lines
-  ]
-  for (const span of spans) {
-    parts.push(span.name, ...span.events)
-    for (const [key, v] of span.attributes) parts.push(`${key}=${String(v)} ${Inspectable.toStringUnknown(v)}`)
-    if (span.exit !== undefined && Exit.isFailure(span.exit)) parts.push(Cause.pretty(span.exit.cause))
-  }
-  // Times and fiber ids differ from run to run; they are never secrets.
-  return parts.join("\n").replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>").replace(/#\d+/g, "#")
-}
+/** Everything printed of a run, as one text. */
+const render = (exit: Exit.Exit<unknown, unknown>, capture: Capture) =>
+  Object.values(renderExit(exit, capture)).join("\n")
+    // Times and fiber ids differ from run to run; they are never secrets.
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>")
+    .replace(/#\d+/g, "#")
 
 // --- a server that echoes what it was sent ------------------------------------------------------
 
@@ -172,8 +114,7 @@ type Operation = (typeof operations)[number]
 
 const runCase = (operation: Operation, mode: Mode, token: string, serverToken: string, pin: string) =>
   Effect.gen(function*() {
-    const spans: Array<Captured> = []
-    const lines: Array<string> = []
+    const capture = makeCapture()
     const program = operation === "switchHomeUser"
       ? HomeUsers.switchHomeUser({ uuid: "u" }, { pin })
       : operation === "listResources"
@@ -203,10 +144,10 @@ const runCase = (operation: Operation, mode: Mode, token: string, serverToken: s
         ]
       }))
     const exit = yield* Effect.exit(
-      capture(program as Effect.Effect<unknown, unknown, Resources.Resources | HomeUsers.HomeUsers>, spans, lines)
+      capturing(program as Effect.Effect<unknown, unknown, Resources.Resources | HomeUsers.HomeUsers>, capture)
         .pipe(Effect.provide(layerFor(mode, token, serverToken)))
     )
-    return render(exit, spans, lines)
+    return render(exit, capture)
   })
 
 const count = (text: string, value: string) => text.split(value).length - 1

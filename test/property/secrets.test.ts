@@ -10,80 +10,13 @@
 import type { HttpClientRequest } from "@effect/platform"
 import { HttpClientError, HttpClientResponse } from "@effect/platform"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FastCheck as fc, Inspectable, Logger, Redacted } from "effect"
-import { inspect } from "node:util"
+import { Cause, Effect, Exit, FastCheck as fc, Redacted } from "effect"
 import { Authentication, PlexError, PlexPolicy } from "../../src/index.js"
 import { untilAborted } from "../../src/internal/abort.js"
-import { type CapturedSpan, withCapturedSpans } from "../support/spans.js"
+import { type Capture, capturing, renderExit } from "../support/capture.js"
 import { filler, findSecret, fixtureJson, harness, secret, webResponse } from "./arbitraries.js"
 
 // --- capture ------------------------------------------------------------------------------------
-
-interface Capture {
-  readonly spans: Array<CapturedSpan>
-  readonly lines: Array<string>
-}
-
-const capturing = <A, E, R>(effect: Effect.Effect<A, E, R>, capture: Capture): Effect.Effect<A, E, R> =>
-  effect.pipe(
-    // Log the way applications do, so that the error and its cause really reach the loggers.
-    Effect.tapErrorCause((cause) => Effect.logError("operation failed", cause)),
-    Effect.tapError((error) => Effect.logWarning(error)),
-    Effect.tap((value) => Effect.logInfo("decoded", value)),
-    Effect.withSpan("property-test"),
-    (self) => withCapturedSpans(self, capture.spans),
-    Effect.provide(Logger.replace(
-      Logger.defaultLogger,
-      Logger.make((options) => {
-        capture.lines.push(Logger.stringLogger.log(options))
-        capture.lines.push(Logger.logfmtLogger.log(options))
-        capture.lines.push(Logger.jsonLogger.log(options))
-      })
-    ))
-  )
-
-/** Everything an exporter would ship for a span: its name, attributes, events and recorded failure. */
-const renderSpan = (span: CapturedSpan): string => {
-  const parts = [span.name]
-  for (const [key, value] of span.attributes) {
-    parts.push(`${key}=${String(value)} ${Inspectable.toStringUnknown(value)}`)
-  }
-  for (const event of span.events) parts.push(event.name, Inspectable.toStringUnknown(event.attributes))
-  if (span.status._tag === "Ended" && Exit.isFailure(span.status.exit)) {
-    const cause = span.status.exit.cause
-    parts.push(Cause.pretty(cause))
-    for (const error of Cause.prettyErrors(cause)) parts.push(error.message, error.stack ?? "")
-  }
-  return parts.join("\n")
-}
-
-/** Every rendering of a value a user (or Node) might print. */
-const renderValue = (value: unknown): Record<string, string> => ({
-  String: String(value),
-  "JSON.stringify": JSON.stringify(value) ?? "",
-  "Inspectable.toStringUnknown": Inspectable.toStringUnknown(value),
-  "util.inspect": inspect(value, { depth: 10 }),
-  "util.inspect showHidden": inspect(value, { depth: 10, showHidden: true })
-})
-
-const renderExit = (exit: Exit.Exit<unknown, unknown>, capture: Capture): Record<string, string> => {
-  const out: Record<string, string> = {}
-  if (Exit.isFailure(exit)) {
-    const error = Cause.squash(exit.cause)
-    for (const [k, v] of Object.entries(renderValue(error))) out[`error ${k}`] = v
-    if (error instanceof Error) {
-      out["error.message"] = error.message
-      out["error.stack"] = error.stack ?? ""
-    }
-    out["Cause.pretty"] = Cause.pretty(exit.cause)
-    out["util.inspect(cause)"] = inspect(exit.cause, { depth: 10 })
-  } else {
-    for (const [k, v] of Object.entries(renderValue(exit.value))) out[`value ${k}`] = v
-  }
-  out["log lines"] = capture.lines.join("\n")
-  capture.spans.forEach((span, i) => (out[`span #${i} ${span.name}`] = renderSpan(span)))
-  return out
-}
 
 /** Fails listing every place a secret shows, with a little text around each. */
 const assertNoSecret = (renderings: Record<string, string>, secrets: Record<string, string>, context: string) => {
@@ -546,7 +479,7 @@ describe("secrets never leak from a success", () => {
           assert.isAtLeast(plain.length, 1)
 
           const renderings = renderExit(exit, capture)
-          assert.include(renderings["log lines"], "decoded")
+          assert.include(renderings["log lines"], "result")
           assertNoSecret(
             renderings,
             {

@@ -13,7 +13,7 @@ import type { Area, AreaEnv, Incoming, Route } from "./area.js"
 import { PlexFakeError } from "./errors.js"
 import * as Home from "./home.js"
 import type { ConnectionRecord, ResourcesState, ServerRecord } from "./servers.js"
-import { connectionApp, initialState, PMS_VERSION } from "./servers.js"
+import { connectionApp, connectionWire, initialState, PMS_VERSION } from "./servers.js"
 import type { FakeServer } from "./serverTypes.js"
 import type { AccountRecord, AreaContext, CoreState } from "./state.js"
 import { findAccountByLogin, HEX, randomString, randomToken, validToken } from "./state.js"
@@ -75,18 +75,7 @@ const serverDevice = (
     publicAddressMatches: true,
     dnsRebindingProtection: false,
     natLoopbackSupported: false,
-    connections: connections.map((c) => {
-      const url = new URL(c.uri)
-      return {
-        protocol: url.protocol.slice(0, -1),
-        address: url.hostname,
-        port: Number(url.port === "" ? 80 : url.port),
-        uri: c.uri,
-        local: c.local,
-        relay: c.relay,
-        IPv6: false
-      }
-    })
+    connections: connections.map((c) => ({ ...connectionWire(c), IPv6: false }))
   }
 }
 

@@ -42,6 +42,19 @@ export interface ConnectionRecord {
   readonly behaviour: ConnectionBehaviour
 }
 
+/** A connection as `/security/resources` and `/resources` describe it, from where it is served. */
+export const connectionWire = (c: Pick<ConnectionRecord, "uri" | "local" | "relay">) => {
+  const url = new URL(c.uri)
+  return {
+    protocol: url.protocol.slice(0, -1),
+    address: url.hostname,
+    port: Number(url.port === "" ? 80 : url.port),
+    uri: c.uri,
+    local: c.local,
+    relay: c.relay
+  }
+}
+
 /** A member of a Plex Home (the admin is the Home's `adminId`, not a member). */
 export interface MemberRecord {
   readonly accountId: number
@@ -122,17 +135,7 @@ const deviceBody = (
   connections: ReadonlyArray<ConnectionRecord>,
   token: string
 ) => {
-  const parts = connections.map((c) => {
-    const url = new URL(c.uri)
-    return {
-      protocol: url.protocol.slice(0, -1),
-      address: url.hostname,
-      port: Number(url.port === "" ? 80 : url.port),
-      uri: c.uri,
-      local: c.local,
-      relay: c.relay
-    }
-  })
+  const parts = connections.map(connectionWire)
   const xmlConnections = parts.map((p) => `\t\t<Connection${xmlAttrs(Object.entries(p))} />\n`).join("")
   return pmsBody(
     json,
