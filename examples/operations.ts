@@ -76,13 +76,25 @@ export const describeFailure = (token: Redacted.Redacted<string>) =>
 // #endregion
 
 // #region policy
-// Defaults need no layer. Change them for a whole app…
+// Defaults need no layer. Give the SDK's layer its own policy (the default of its operations)…
 export const AppPolicy = PlexPolicy.layer({ attemptTimeout: "5 seconds", deadline: "20 seconds", maxAttempts: 4 })
-// …turn retries off…
+export const PlexWithPolicy = Authentication.layer.pipe(Layer.provide(AppPolicy))
+// …or turn retries off for whatever it is provided around…
 export const NoRetries = PlexPolicy.layerNoRetries
-// …or set a timeout for one call.
+// …or change one option for one call, on top of whichever policy is in force.
 export const quickCheck = (token: Redacted.Redacted<string>) =>
   Authentication.getTokenDetails({ token }).pipe(PlexPolicy.withPolicy({ deadline: "2 seconds", maxAttempts: 1 }))
+// #endregion
+
+// #region predicates
+// Predicates work data-last as refinements, and know the error they narrow to.
+export const signInOrAsk = (login: string, password: Redacted.Redacted<string>) =>
+  Authentication.postUsersSignInData({ login, password }).pipe(
+    Effect.map((user) => `signed in as ${user.username}`),
+    Effect.catchIf(PlexError.isTwoFactorRequired, () => Effect.succeed("enter your verification code")),
+    Effect.catchIf(PlexError.isSignInThrottled, () => Effect.succeed("too many attempts: wait, or use a PIN")),
+    Effect.catchIf(PlexError.isReason("Transport"), (e) => Effect.succeed(`plex.tv unreachable (${e.errno})`))
+  )
 // #endregion
 
 // #region transform

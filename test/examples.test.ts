@@ -100,6 +100,11 @@ describe("examples/operations.ts against the loopback fake", () => {
           }
         ]
       })
+      // The predicates region: the 2FA challenge is caught by its refinement.
+      assert.strictEqual(
+        yield* Operations.signInOrAsk("grace@example.com", Redacted.make("pw")),
+        "enter your verification code"
+      )
       let asked = 0
       const user = yield* Operations.signIn(
         "grace@example.com",
