@@ -36,6 +36,8 @@ import * as PlexPolicy from "../PlexPolicy.js"
 import * as PlexToken from "../PlexToken.js"
 import { errorDetails, parseBody, type Parsed, readBody } from "./body.js"
 import { type FiberRefValue, locallyAll } from "./callContext.js"
+import type { CallOptions, Endpoint, Runner } from "./endpoint.js"
+import { isRetryable, parseRetryAfter, sdkError, type SdkErrorExtra, withAttempts } from "./failure.js"
 import * as Model from "./model.js"
 import * as Adjust from "./policy.js"
 import { describeCause, describeParseError, excerpt } from "./secrets.js"
@@ -43,155 +45,10 @@ import { ServerTarget } from "./server.js"
 import { interruptAfter } from "./timeout.js"
 import * as Xml from "./xml.js"
 
-/**
- * Per-call overrides accepted by every operation (public: defined in PlexConfig).
- *
- * @internal
- */
-export type CallOptions = PlexConfig.CallOptions
-
-type Method = "GET" | "POST" | "PUT" | "DELETE"
-
-/** Query values; a `Redacted` one is a secret in the URL (scrubbed, and no `http.client` span). */
-type Params = Record<string, string | Redacted.Redacted<string> | undefined>
-
-/** A reason an operation gives a status or a plex.tv error code of its own. */
-type Special = { readonly reason: PlexError.SdkErrorReason; readonly detail: string }
-
-/**
- * What an operation is: everything else is the runner's job.
- *
- * @internal
- */
-export interface Endpoint<I, A> {
-  /** The span is `${module}.${operation}`; `operation` names the call in errors. */
-  readonly module: string
-  readonly operation: string
-  /** Which base URL: `plexTvUrl`, `clientsUrl`, or the Plex Media Server's. */
-  readonly host: "plexTv" | "clients" | "pms"
-  readonly method: Method
-  readonly path: (input: I) => string
-  /** `required`: fail with InvalidRequest when there is no token; `none`: never send one. */
-  readonly token: "required" | "none"
-  /** Only idempotent operations are retried; sign-in and PIN creation are not. */
-  readonly idempotent: boolean
-  readonly query?: (input: I) => Params
-  /** A form body (`application/x-www-form-urlencoded`). Redacted values are unwrapped only here. */
-  readonly form?: (input: I) => Record<string, string | Redacted.Redacted<string> | undefined>
-  /** A JSON body. Redacted values anywhere in it are unwrapped only here, and scrubbed from errors. */
-  readonly json?: (input: I) => unknown
-  /** A reason the input cannot be right, checked before anything is sent. */
-  readonly validate?: (input: I) => string | undefined
-  /**
-   * Values in the path that are secrets (a PIN id redeems a token): scrubbed from error excerpts like
-   * tokens, and the platform's `http.client` span, which records the full URL, is never created for
-   * this operation (its own span still is).
-   */
-  readonly urlSecrets?: (input: I) => ReadonlyArray<string>
-  /**
-   * Further secrets of the call that the request carries only inside another value (a nonce inside
-   * a signed device JWT): scrubbed from error texts like the rest, should a server echo them.
-   */
-  readonly secrets?: (input: I) => ReadonlyArray<Redacted.Redacted<string>>
-  /** Non-secret span attributes. */
-  readonly attributes?: (input: I) => Record<string, string | number | boolean>
-  /** The JSON key wrapping the payload (`MediaContainer`); an XML root element stands for it. */
-  readonly envelope?: string
-  /**
-   * How a 2xx body decodes: a lenient model decoder (which reports what it dropped on the span) or
-   * a schema; `undefined` means the body is ignored and the result is `void`.
-   */
-  readonly success: Model.Decoder<A> | Schema.Schema<A, any> | undefined
-  /** Statuses with an operation-specific meaning, e.g. 404 for an expired PIN. */
-  readonly statusReasons?: Readonly<Record<number, Special>>
-  /** Error codes with an operation-specific meaning, e.g. 1020 for an expired PIN. */
-  readonly codeReasons?: Readonly<Record<number, Special>>
-}
-
-/**
- * Declares an endpoint; the identity function, for inference.
- *
- * @internal
- */
-export const endpoint = <I, A>(definition: Endpoint<I, A>): Endpoint<I, A> => definition
-
-/**
- * Turns endpoints into operations.
- *
- * @internal
- */
-export interface Runner {
-  <I, A>(endpoint: Endpoint<I, A>): (input: I, options?: CallOptions) => Effect.Effect<A, PlexError.PlexError>
-}
+export { type CallOptions, type Endpoint, endpoint, type Runner } from "./endpoint.js"
+export { sdkError } from "./failure.js"
 
 const ERROR_BODY_CAP = 64 * 1024
-
-type SdkErrorExtra = {
-  readonly status?: number | undefined
-  readonly errors?: ReadonlyArray<PlexError.PlexErrorDetail> | undefined
-  readonly bodyExcerpt?: string | undefined
-  readonly retryAfterMillis?: number | undefined
-  readonly cause?: string | undefined
-  readonly errno?: string | undefined
-  readonly attempts?: number | undefined
-}
-
-/**
- * A `PlexSdkError` with only the fields that have a value (the error's optional fields are exact).
- *
- * @internal
- */
-export const sdkError = (
-  operation: string,
-  reason: PlexError.SdkErrorReason,
-  detail: string,
-  extra?: SdkErrorExtra
-): PlexError.PlexSdkError => {
-  const fields: Record<string, unknown> = { operation, reason, detail }
-  if (extra !== undefined) {
-    for (const key in extra) {
-      const value = extra[key as keyof SdkErrorExtra]
-      if (value !== undefined && value !== "" && !(Array.isArray(value) && value.length === 0)) fields[key] = value
-    }
-  }
-  return new PlexError.PlexSdkError(fields as ConstructorParameters<typeof PlexError.PlexSdkError>[0])
-}
-
-const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-const isRetryable = (error: PlexError.PlexError, policy: PlexPolicy.Policy): boolean => {
-  if (error._tag !== "PlexSdkError") return false
-  switch (error.reason) {
-    case "Transport":
-    case "Timeout":
-      return true
-    case "StatusCode":
-    case "RateLimited":
-      return error.status !== undefined && policy.retryStatuses.includes(error.status)
-    default:
-      return false
-  }
-}
-
-const withAttempts = (error: PlexError.PlexError, attempts: number): PlexError.PlexError =>
-  // Field by field: `cause` lives on Error and a spread would drop it.
-  error._tag === "PlexSdkError" && attempts > 1
-    ? sdkError(error.operation, error.reason, error.detail, {
-      status: error.status,
-      errors: error.errors,
-      bodyExcerpt: error.bodyExcerpt,
-      retryAfterMillis: error.retryAfterMillis,
-      cause: error.cause,
-      errno: error.errno,
-      attempts
-    })
-    : error
 
 /**
  * One attempt, bounded by `millis` on Effect's `Clock` (so `TestClock` drives it), with the same
