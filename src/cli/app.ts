@@ -5,6 +5,7 @@
  * @since 0.2.0
  */
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
@@ -142,7 +143,21 @@ const jwt = Command.make("jwt").pipe(
 
 const command = root.pipe(Command.withSubcommands([login, signin, whoami, servers, token, ping, signout, jwt]))
 
-const cli = Command.run(command, { name: "plex-auth", version: Cli.version })
+const footer = HelpDoc.blocks([
+  HelpDoc.h1("EXIT CODES"),
+  HelpDoc.p(
+    "0 ok · 1 other failure · 2 usage · 3 unauthorized or expired · 4 bad request · 5 network or timeout · " +
+      "6 rate limited · 130 interrupted"
+  ),
+  HelpDoc.h1("ENVIRONMENT"),
+  HelpDoc.p(
+    "PLEX_TOKEN (used instead of the stored profile), PLEX_CLIENT_IDENTIFIER, PLEX_PRODUCT, PLEX_DEVICE_NAME and the " +
+      "other PLEX_* identity variables, PLEX_TV_URL, PLEX_CLIENTS_URL; PLEX_LOGIN and PLEX_PASSWORD for signin; " +
+      "XDG_CONFIG_HOME (credentials in $XDG_CONFIG_HOME/effect-plex, else ~/.config/effect-plex)."
+  )
+])
+
+const cli = Command.run(command, { name: "plex-auth", version: Cli.version, footer })
 
 const plain = (stream: NodeJS.WriteStream) => (...args: ReadonlyArray<unknown>) =>
   Effect.sync(() => {
@@ -202,10 +217,7 @@ export const run = (argv: ReadonlyArray<string>) =>
       if (ValidationError.isValidationError(error)) {
         // @effect/cli has printed what is wrong; with --json, say so on stdout too.
         return argv.includes("--json")
-          ? Effect.as(
-            Output.make(true).failure({ ...describe(error), message: "Invalid command line (see stderr)." }),
-            ExitCode.Usage
-          )
+          ? Effect.as(Output.make(true).jsonFailure(describe(error)), ExitCode.Usage)
           : Effect.succeed<number>(ExitCode.Usage)
       }
       return Effect.as(Output.make(argv.includes("--json")).failure(describe(error)), describe(error).code)

@@ -20,11 +20,9 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { PlexFake } from "../testing/index.js"
 
@@ -147,12 +145,3 @@ export const start = (approveAfterEnv: string | undefined): Effect.Effect<Runnin
  * @category utils
  */
 export const freshToken = (running: Running): Effect.Effect<string> => running.service.issueToken(account.login)
-
-/**
- * Whether a store already holds something under `key` (so a JWT profile needs bringing back).
- *
- * @since 0.2.0
- * @category utils
- */
-export const has = (store: KeyValueStore.KeyValueStore, key: string): Effect.Effect<boolean> =>
-  Effect.orElseSucceed(Effect.map(store.get(key), Option.isSome), () => false)

@@ -29,6 +29,8 @@ export interface Output {
   readonly endStatus: Effect.Effect<void>
   /** A failure: the message (and hint) on stderr, and with `--json` an error object on stdout. */
   readonly failure: (described: Described) => Effect.Effect<void>
+  /** Only the error object on stdout (the message is already on stderr). */
+  readonly jsonFailure: (described: Described) => Effect.Effect<void>
 }
 
 /**
@@ -58,6 +60,11 @@ export const make = (json: boolean, streams: Streams = process): Output => {
     if (statusShown) streams.stderr.write("\n")
     statusShown = false
   })
+  const jsonFailure = (d: Described) =>
+    Effect.sync(() => {
+      const error = { exitCode: d.code, kind: d.kind, message: d.message, ...(d.hint ? { hint: d.hint } : {}) }
+      streams.stdout.write(`${JSON.stringify({ ok: false, error })}\n`)
+    })
   const say = (...lines: ReadonlyArray<string>) =>
     Effect.zipRight(endStatus, Effect.sync(() => streams.stderr.write(lines.map((l) => `${l}\n`).join(""))))
   return {
@@ -87,13 +94,9 @@ export const make = (json: boolean, streams: Streams = process): Output => {
     failure: (d) =>
       Effect.zipRight(
         say(`plex-auth: ${d.message}`, ...(d.hint === undefined ? [] : [d.hint])),
-        Effect.sync(() => {
-          if (json) {
-            const error = { exitCode: d.code, kind: d.kind, message: d.message, ...(d.hint ? { hint: d.hint } : {}) }
-            streams.stdout.write(`${JSON.stringify({ ok: false, error })}\n`)
-          }
-        })
-      )
+        json ? jsonFailure(d) : Effect.void
+      ),
+    jsonFailure
   }
 }
 

@@ -106,9 +106,9 @@ const listAll = (options: Options) =>
     const lines = reports.flatMap((report) => {
       const { resource } = report
       const chosen = Option.map(report.chosen, (c) => c.uri)
-      const head = `${resource.name}  (${
-        resource.owned ? "owned" : `shared by ${resource.sourceTitle ?? "someone"}`
-      }, ${resource.productVersion ?? resource.product})`
+      const owner = resource.owned ? "owned" : `shared by ${resource.sourceTitle ?? "another account"}`
+      const product = [resource.product, resource.productVersion].filter(Boolean).join(" ")
+      const head = `${resource.name}  (${owner}${product === "" ? "" : `, ${product}`})`
       const rows = report.probes.map((probe) => {
         const mark = probe.outcome._tag === "Reachable" ? "✓" : probe.outcome._tag === "Skipped" ? "-" : "✗"
         const isChosen = Option.isSome(chosen) && chosen.value === probe.connection.uri

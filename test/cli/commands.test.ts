@@ -108,7 +108,7 @@ layer(PlexFake.layerServer, { excludeTestServices: true })("plex-auth commands",
 
       const text = yield* promise(() => run(main, ["servers", "--fake"], { home }))
       const lines = text.stdout.split("\n")
-      assert.strictEqual(lines[0], "Living Room  (owned, 1.41.3.9314-a0bfb8370)")
+      assert.strictEqual(lines[0], "Living Room  (owned, Plex Media Server 1.41.3.9314-a0bfb8370)")
       assert.match(lines[1], /^ {2}✗ {2}local {3}http:\/\/127\.0\.0\.1:\d+ {2}refused$/)
       assert.match(lines[2], /^ {2}✓ {2}remote {2}http:\/\/127\.0\.0\.1:\d+ {2}reachable in \d+ ms {2}← chosen$/)
       assert.match(lines[3], /^ {2}✓ {2}relay {3}http:\/\/127\.0\.0\.1:\d+ {2}reachable in 1[5-9]\d\d ms \(slow\)$/)
