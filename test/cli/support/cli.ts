@@ -43,6 +43,16 @@ const fingerprint = (): string => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// Builds of older source trees, left an hour ago or more, are of no use to any run.
+const removeStaleBuilds = (current: string) => {
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name)
+    if (!/^effect-plex-cli-[0-9a-f]{16}$/.test(name) || path === current) continue
+    const stat = statSync(path, { throwIfNoEntry: false })
+    if (stat !== undefined && Date.now() - stat.mtimeMs > 3_600_000) rmSync(path, { recursive: true, force: true })
+  }
+}
+
 /**
  * Compiles the package once per source tree and gives the path of the CLI's `main.js`. The folder
  * holds `dist/`, the package.json and a link to the repository's node_modules, like an install.
@@ -84,6 +94,7 @@ export const build = async (): Promise<string> => {
       writeFileSync(join(staging, ".done"), "")
       rmSync(dir, { recursive: true, force: true })
       renameSync(staging, dir)
+      removeStaleBuilds(dir)
       return main
     } finally {
       rmSync(lock, { recursive: true, force: true })
