@@ -25,6 +25,30 @@ import type * as PlexToken from "./PlexToken.js"
 
 export {
   /**
+   * What `probeConnections` found for a server: each connection's outcome, and the chosen one.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type ConnectionProbe,
+  /**
+   * Every connection of a server with its probe's outcome, and the one `connect` chooses.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  type ConnectionReport,
+  /**
+   * How one connection's probe went: reachable (with its latency), refused, timed out, wrong server….
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  ProbeOutcome
+} from "./internal/connect.js"
+
+export {
+  /**
    * A device of the account (see the class).
    *
    * @since 0.2.0
@@ -151,6 +175,18 @@ export interface Service {
     resource: PlexResource,
     options?: ConnectOptions
   ) => Effect.Effect<ServerConnection, PlexError.PlexError>
+  /**
+   * The same race as `connect`, for diagnosis: every probe runs to its end (each bounded by
+   * `timeout`), and the report lists every connection in preference order with how its probe went
+   * (`ProbeOutcome`: reachable and its latency, refused, unreachable, timed out, wrong server, an
+   * HTTP status, skipped), the skipped ones last, and the one `connect` would choose, if any. A
+   * server none of whose connections answers is a report, not a failure; it fails only with
+   * `InvalidRequest` (no `accessToken`, a bad `timeout`). `fastest` is ignored: every probe ends.
+   */
+  readonly probeConnections: (
+    resource: PlexResource,
+    options?: ConnectOptions
+  ) => Effect.Effect<Conn.ConnectionReport, PlexError.PlexError>
 }
 
 /**
@@ -171,11 +207,13 @@ const fromRunner = (run: Request.Runner): Service => {
   const list = run(endpoints.listResources)
   const identity = run(endpoints.identity)
   const listResources: Service["listResources"] = (params, options) => list(resolve(params), options)
+  const probe: Conn.Probe = (uri, token) => identity(undefined, { serverUrl: uri, token })
   return Resources.of({
     listResources,
     servers: (params, options) => Effect.map(listResources(params, options), (all) => all.filter((r) => r.isServer)),
-    connect: (resource, options) =>
-      Conn.connect(resource, (uri, token) => identity(undefined, { serverUrl: uri, token }), options)
+    connect: (resource, options) => Conn.connect(resource, probe, options),
+    probeConnections: (resource, options) =>
+      Conn.probeConnections(resource, probe, options && { timeout: options.timeout })
   })
 }
 
@@ -268,3 +306,15 @@ export const connect = (
   options?: ConnectOptions
 ): Effect.Effect<ServerConnection, PlexError.PlexError, Resources> =>
   Effect.flatMap(Resources, (service) => service.connect(resource, options))
+
+/**
+ * Accessor: {@link Service.probeConnections} from the `Resources` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const probeConnections = (
+  resource: PlexResource,
+  options?: ConnectOptions
+): Effect.Effect<Conn.ConnectionReport, PlexError.PlexError, Resources> =>
+  Effect.flatMap(Resources, (service) => service.probeConnections(resource, options))

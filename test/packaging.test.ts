@@ -19,9 +19,15 @@ interface Ran {
   readonly stderr: string
 }
 
-const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs: number): Promise<Ran> =>
+const run = (
+  command: string,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Ran> =>
   new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
       resolve({ code, stdout, stderr })
     })
@@ -144,6 +150,59 @@ describe("packaging", () => {
       )
       assert.notInclude(result.stdout, "SUBPATH_IMPORTED")
     }))
+
+  it.live("the tarball ships the plex-auth bin, and npx plex-auth --help runs it from the installed package", () =>
+    Effect.gen(function*() {
+      assert.include(entries, "dist/cli/main.js")
+      const installed = JSON.parse(readFileSync(join(project, "node_modules/effect-plex/package.json"), "utf8"))
+      assert.deepStrictEqual(installed.bin, { "plex-auth": "./dist/cli/main.js" })
+      const help = yield* runEffect("npx", ["plex-auth", "--help"], project, 60_000)
+      assert.strictEqual(help.code, 0, `${help.stdout}\n${help.stderr}`)
+      assert.include(help.stdout, "plex-auth")
+      assert.include(help.stdout, "- login")
+      assert.include(help.stdout, "EXIT CODES")
+    }))
+
+  it.live("npx plex-auth login --fake signs in from the installed package, and whoami --fake shows the user", () =>
+    Effect.gen(function*() {
+      const home = join(work, "cli-home")
+      const env = {
+        ...process.env,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, "config"),
+        PLEX_AUTH_FAKE_APPROVE_AFTER: "0"
+      }
+      const login = yield* Effect.promise(() =>
+        run("npx", ["plex-auth", "login", "--fake", "--no-qr"], project, 60_000, env)
+      )
+      assert.strictEqual(login.code, 0, `${login.stdout}\n${login.stderr}`)
+      assert.include(login.stdout, "Signed in as user (user@example.com).")
+      const whoami = yield* Effect.promise(() => run("npx", ["plex-auth", "whoami", "--fake"], project, 60_000, env))
+      assert.strictEqual(whoami.code, 0, whoami.stderr)
+      assert.include(whoami.stdout, "user <user@example.com>")
+    }))
+
+  it.live(
+    "installed alone, without naming its peers, the package gets them from npm and plex-auth runs",
+    () =>
+      Effect.gen(function*() {
+        const alone = join(work, "alone")
+        mkdirSync(alone)
+        writeFileSync(join(alone, "package.json"), JSON.stringify({ name: "alone", private: true }))
+        const install = yield* runEffect(
+          "npm",
+          ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"],
+          alone,
+          120_000
+        )
+        assert.strictEqual(install.code, 0, install.stderr)
+        assert.isTrue(existsSync(join(alone, "node_modules/@effect/platform-node/package.json")))
+        const help = yield* runEffect("npx", ["plex-auth", "--version"], alone, 60_000)
+        assert.strictEqual(help.code, 0, help.stderr)
+        assert.strictEqual(help.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version)
+      }),
+    150_000
+  )
 
   it.live(
     "the installed declarations type-check in a strict NodeNext consumer, with no implicit any",

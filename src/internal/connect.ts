@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -58,47 +59,133 @@ export const candidates = (resource: PlexResource): {
   return { ordered: [...kept].sort((a, b) => rank(a) - rank(b)), skipped }
 }
 
-type Outcome =
-  | { readonly _tag: "Ok"; readonly latency: number }
-  | { readonly _tag: "Failed"; readonly why: string }
+/**
+ * How one candidate connection's `/identity` probe went (public as `Resources.ProbeOutcome`):
+ *
+ * - `Reachable { latency }`: it answered as that server;
+ * - `WrongServer { machineIdentifier }`: another server answered (shown scrubbed and cut to 64
+ *   characters: a server could echo the token it was sent);
+ * - `Refused`: nothing listens there (`ECONNREFUSED`);
+ * - `Unreachable { errno }`: any other transport failure (DNS, reset, unreachable network);
+ * - `TimedOut { after }`: no answer within the probe's budget;
+ * - `HttpStatus { status }`: it answered with an HTTP error status (or a 429);
+ * - `BadAnswer`: it answered with something that is not a server identity;
+ * - `NotProbed { why }`: the URI could not be asked (an unusable URI);
+ * - `Skipped`: a local connection of a server the account does not own (its LAN is not ours);
+ * - `Cancelled`: still running when `connect` had its answer (a better or faster one won).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ProbeOutcome = Data.TaggedEnum<{
+  Reachable: { readonly latency: Duration.Duration }
+  WrongServer: { readonly machineIdentifier: string }
+  Refused: Record<never, never>
+  Unreachable: { readonly errno: string | undefined }
+  TimedOut: { readonly after: Duration.Duration }
+  HttpStatus: { readonly status: number }
+  BadAnswer: Record<never, never>
+  NotProbed: { readonly why: string }
+  Skipped: Record<never, never>
+  Cancelled: Record<never, never>
+}>
 
-/** What a failed probe says in the error's detail: never a token, never a response body. */
-const describe = (error: PlexError.PlexError, timeout: Duration.Duration): string => {
-  if (error._tag !== "PlexSdkError") return `HTTP ${error.status}`
+/**
+ * Constructors, `$is` and `$match` for {@link ProbeOutcome}.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const ProbeOutcome = Data.taggedEnum<ProbeOutcome>()
+
+/**
+ * One candidate connection of a server and how its probe went.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectionProbe {
+  readonly connection: ResourceConnection
+  readonly outcome: ProbeOutcome
+}
+
+/**
+ * What `Resources.probeConnections` found for a server: every connection in preference order
+ * (the skipped ones last) with its outcome, and the one `connect` chooses by the same rule, if any.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectionReport {
+  readonly resource: PlexResource
+  readonly probes: ReadonlyArray<ConnectionProbe>
+  readonly chosen: Option.Option<ServerConnection>
+}
+
+/** What a failed probe was: never a token, never a response body. */
+const outcomeOf = (error: PlexError.PlexError, timeout: Duration.Duration): ProbeOutcome => {
+  if (error._tag !== "PlexSdkError") return ProbeOutcome.HttpStatus({ status: error.status })
   switch (error.reason) {
     case "Transport":
-      return error.errno === "ECONNREFUSED" ? "refused" : `unreachable${error.errno ? ` (${error.errno})` : ""}`
+      return error.errno === "ECONNREFUSED"
+        ? ProbeOutcome.Refused()
+        : ProbeOutcome.Unreachable({ errno: error.errno })
     case "Timeout":
-      return `timed out after ${Duration.format(timeout)}`
+      return ProbeOutcome.TimedOut({ after: timeout })
     case "StatusCode":
     case "RateLimited":
-      return error.status === undefined ? error.reason : `HTTP ${error.status}`
+      return error.status === undefined
+        ? ProbeOutcome.NotProbed({ why: error.reason })
+        : ProbeOutcome.HttpStatus({ status: error.status })
     case "Decode":
-      return "answered with something that is not a server identity"
+      return ProbeOutcome.BadAnswer()
     case "InvalidRequest":
-      return `not probed (${error.detail})`
+      return ProbeOutcome.NotProbed({ why: error.detail })
     default:
-      return error.reason
+      return ProbeOutcome.NotProbed({ why: error.reason })
   }
 }
+
+/** An outcome in words, as the `NoConnection` detail lists it. */
+const describe = ProbeOutcome.$match({
+  Reachable: ({ latency }) => `reachable in ${Duration.format(latency)}`,
+  WrongServer: ({ machineIdentifier }) => `wrong server (machineIdentifier ${machineIdentifier})`,
+  Refused: () => "refused",
+  Unreachable: ({ errno }) => `unreachable${errno ? ` (${errno})` : ""}`,
+  TimedOut: ({ after }) => `timed out after ${Duration.format(after)}`,
+  HttpStatus: ({ status }) => `HTTP ${status}`,
+  BadAnswer: () => "answered with something that is not a server identity",
+  NotProbed: ({ why }) => `not probed (${why})`,
+  Skipped: () => "skipped (a local connection of a server this account does not own)",
+  Cancelled: () => "cancelled"
+})
 
 const label = (resource: PlexResource) => `"${resource.name}" (${resource.clientIdentifier})`
 
 const fail = (reason: PlexError.SdkErrorReason, detail: string) => Effect.fail(sdkError("connect", reason, detail))
 
+interface Raced {
+  readonly ordered: ReadonlyArray<ResourceConnection>
+  readonly skipped: ReadonlyArray<ResourceConnection>
+  /** One per `ordered` candidate; `undefined` for a probe that had not finished. */
+  readonly outcomes: ReadonlyArray<ProbeOutcome | undefined>
+  readonly chosen: Option.Option<ServerConnection>
+}
+
 /**
- * Probes every candidate of `resource` at once and returns the best that answered as that server:
- * the first in preference order once every better one has failed, or, after the window (the
- * per-candidate timeout), the best that has answered by then; with `fastest`, the first to answer.
- * Closing the race's scope interrupts the probes still running, which aborts their requests.
- *
- * @internal
+ * The race behind `connect` and `probeConnections`: probes every candidate at once and decides on
+ * the best that answered as that server: the first in preference order once every better one has
+ * failed, or, after the window (the per-candidate timeout), the best that has answered by then; with
+ * `fastest`, the first to answer. Unless `settle`, closing the race's scope once decided interrupts
+ * the probes still running, which aborts their requests; with `settle` every probe runs to its end
+ * (each is bounded by the window), so each has an outcome.
  */
-export const connect = (
+const race = (
   resource: PlexResource,
   probe: Probe,
-  options?: ConnectOptions
-): Effect.Effect<ServerConnection, PlexError.PlexError> =>
+  options: ConnectOptions | undefined,
+  settle: boolean
+): Effect.Effect<Raced, PlexError.PlexSdkError> =>
   Effect.suspend(() => {
     const timeout = options?.timeout === undefined ? Option.some(DEFAULT_TIMEOUT) : Duration.decodeUnknown(
       options.timeout
@@ -113,47 +200,49 @@ export const connect = (
     const token = resource.accessToken.value
     const { ordered, skipped } = candidates(resource)
     const fastest = options?.fastest === true
-    const outcomes: Array<Outcome | undefined> = ordered.map(() => undefined)
+    const outcomes: Array<ProbeOutcome | undefined> = ordered.map(() => undefined)
     let windowOver = false
 
-    const noConnection = () => {
-      const lines = [
-        ...ordered.map((c, i) => `${c.uri}: ${(outcomes[i] as Extract<Outcome, { _tag: "Failed" }>).why}`),
-        ...skipped.map((c) => `${c.uri}: skipped (a local connection of a server this account does not own)`)
-      ]
-      return sdkError(
-        "connect",
-        "NoConnection",
-        ordered.length === 0
-          ? `${label(resource)} has no connection to try${lines.length > 0 ? `: ${lines.join("; ")}` : ""}`
-          : `none of the connections of ${label(resource)} answered as that server: ${lines.join("; ")}`
-      )
-    }
+    const result = (chosen: Option.Option<ServerConnection>): Raced => ({
+      ordered,
+      skipped,
+      outcomes: [...outcomes],
+      chosen
+    })
+
+    if (ordered.length === 0) return Effect.succeed(result(Option.none()))
 
     return Effect.scoped(Effect.gen(function*() {
-      const done = yield* Deferred.make<ServerConnection, PlexError.PlexSdkError>()
+      const done = yield* Deferred.make<Raced>()
       const decide = Effect.suspend(() => {
         let pending = false
+        let best: number | undefined
         for (let i = 0; i < ordered.length; i++) {
           const outcome = outcomes[i]
           if (outcome === undefined) {
             // A better candidate may still answer: wait for it, unless the window is over.
-            if (!fastest && !windowOver) return Effect.void
+            if (!fastest && !windowOver && best === undefined) return Effect.void
             pending = true
-          } else if (outcome._tag === "Ok") {
-            return Deferred.succeed(
-              done,
-              new ServerConnection({
-                resource,
-                connection: ordered[i],
-                uri: ordered[i].uri,
-                token,
-                latency: Duration.millis(outcome.latency)
-              }, true)
-            )
+          } else if (outcome._tag === "Reachable" && best === undefined) {
+            best = i
+            if (!settle) break
           }
         }
-        return pending ? Effect.void : Deferred.fail(done, noConnection())
+        if (settle && pending) return Effect.void
+        if (best === undefined) return pending ? Effect.void : Deferred.succeed(done, result(Option.none()))
+        const outcome = outcomes[best] as Extract<ProbeOutcome, { _tag: "Reachable" }>
+        return Deferred.succeed(
+          done,
+          result(Option.some(
+            new ServerConnection({
+              resource,
+              connection: ordered[best],
+              uri: ordered[best].uri,
+              token,
+              latency: outcome.latency
+            }, true)
+          ))
+        )
       })
       const run = (connection: ResourceConnection, i: number) =>
         Effect.gen(function*() {
@@ -165,24 +254,20 @@ export const connect = (
           )
           const latency = (yield* Clock.currentTimeMillis) - started
           outcomes[i] = Exit.match(exit, {
-            onSuccess: (identity): Outcome =>
+            onSuccess: (identity): ProbeOutcome =>
               identity.machineIdentifier === resource.clientIdentifier
-                ? { _tag: "Ok", latency }
-                : {
-                  _tag: "Failed",
+                ? ProbeOutcome.Reachable({ latency: Duration.millis(latency) })
+                : ProbeOutcome.WrongServer({
                   // What a server answers is shown scrubbed: one could echo the token it was sent.
-                  why: `wrong server (machineIdentifier ${
-                    cut(scrub(identity.machineIdentifier, [Redacted.value(token)]), 64)
-                  })`
-                },
-            onFailure: (cause): Outcome => {
+                  machineIdentifier: cut(scrub(identity.machineIdentifier, [Redacted.value(token)]), 64)
+                }),
+            onFailure: (cause): ProbeOutcome => {
               const error = cause._tag === "Fail" ? cause.error : undefined
-              return { _tag: "Failed", why: error === undefined ? "failed" : describe(error, window) }
+              return error === undefined ? ProbeOutcome.NotProbed({ why: "failed" }) : outcomeOf(error, window)
             }
           })
           yield* decide
         })
-      if (ordered.length === 0) return yield* noConnection()
       yield* Effect.forkScoped(Effect.forEach(ordered, run, { concurrency: "unbounded", discard: true }))
       yield* Effect.forkScoped(Effect.zipRight(
         Effect.sleep(window),
@@ -194,6 +279,54 @@ export const connect = (
       return yield* Deferred.await(done)
     }))
   })
+
+/**
+ * Probes every candidate of `resource` at once and returns the best that answered as that server
+ * (see {@link race}); fails with `NoConnection`, naming each candidate's outcome, when none did.
+ *
+ * @internal
+ */
+export const connect = (
+  resource: PlexResource,
+  probe: Probe,
+  options?: ConnectOptions
+): Effect.Effect<ServerConnection, PlexError.PlexError> =>
+  Effect.flatMap(race(resource, probe, options, false), (raced) => {
+    if (Option.isSome(raced.chosen)) return Effect.succeed(raced.chosen.value)
+    const lines = [
+      ...raced.ordered.map((c, i) => `${c.uri}: ${describe(raced.outcomes[i] ?? ProbeOutcome.Cancelled())}`),
+      ...raced.skipped.map((c) => `${c.uri}: ${describe(ProbeOutcome.Skipped())}`)
+    ]
+    return fail(
+      "NoConnection",
+      raced.ordered.length === 0
+        ? `${label(resource)} has no connection to try${lines.length > 0 ? `: ${lines.join("; ")}` : ""}`
+        : `none of the connections of ${label(resource)} answered as that server: ${lines.join("; ")}`
+    )
+  })
+
+/**
+ * The same race as {@link connect}, but every probe runs to its end (each bounded by the timeout)
+ * and each candidate's outcome is reported, with the one `connect` would choose.
+ *
+ * @internal
+ */
+export const probeConnections = (
+  resource: PlexResource,
+  probe: Probe,
+  options?: ConnectOptions
+): Effect.Effect<ConnectionReport, PlexError.PlexError> =>
+  Effect.map(race(resource, probe, options, true), (raced) => ({
+    resource,
+    probes: [
+      ...raced.ordered.map((connection, i) => ({
+        connection,
+        outcome: raced.outcomes[i] ?? ProbeOutcome.Cancelled()
+      })),
+      ...raced.skipped.map((connection) => ({ connection, outcome: ProbeOutcome.Skipped() }))
+    ],
+    chosen: raced.chosen
+  }))
 
 /**
  * Which server `layerServer` uses: by name, by `clientIdentifier` (= `machineIdentifier`), or the
