@@ -6,36 +6,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { PlexJwt } from "effect-plex"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
+import { runTsChild } from "../support/child.js"
 import { findSecret } from "./arbitraries.js"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
 const child = fileURLToPath(new URL("./unhandled-jwt-child.ts", import.meta.url))
 
 /** A compact JWS: three base64url segments, the first a JSON header. */
 const compactJws = /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*/
 
-const runChild = (which: string, env: Record<string, string>) =>
-  new Promise<{ readonly code: number | null; readonly output: string }>((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PLEX_CHILD_CASE: which }
-    delete childEnv.NODE_OPTIONS
-    const proc = spawn(process.execPath, ["--import", "tsx", child], {
-      cwd: root,
-      env: childEnv,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
-    proc.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000)
-    proc.on("error", reject)
-    proc.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
+const runChild = (which: string, env: Record<string, string>) => runTsChild(child, { ...env, PLEX_CHILD_CASE: which })
 
 const cases = [
   { which: "refresh", names: ["PlexSdkError", "exchangeToken"] },

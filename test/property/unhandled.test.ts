@@ -6,41 +6,17 @@
  * the test would notice an empty or unrelated output.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
+import { runTsChild } from "../support/child.js"
 import { findSecret } from "./arbitraries.js"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
 const child = fileURLToPath(new URL("./unhandled-child.ts", import.meta.url))
 
 const randomSecret = () => `SECRET${randomBytes(12).toString("hex").toUpperCase()}`
 
 const runChild = (which: string, token: string, password: string) =>
-  new Promise<{ readonly code: number | null; readonly output: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PLEX_CHILD_CASE: which,
-      PLEX_CHILD_TOKEN: token,
-      PLEX_CHILD_PASSWORD: password
-    }
-    delete env.NODE_OPTIONS
-    const proc = spawn(process.execPath, ["--import", "tsx", child], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
-    proc.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
-    // A stuck child must not outlive the test.
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000)
-    proc.on("error", reject)
-    proc.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
+  runTsChild(child, { PLEX_CHILD_CASE: which, PLEX_CHILD_TOKEN: token, PLEX_CHILD_PASSWORD: password })
 
 const cases = [
   { which: "sign-in", tag: "PlexUnauthorized", operation: "postUsersSignInData" },

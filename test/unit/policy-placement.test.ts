@@ -24,14 +24,18 @@ const run = <A, E>(
 
 const with503 = (script: Script = reply.status(503)) => makeTestClient(script)
 
+/** Authentication over `client`, with a policy provided to its layer. */
+const withLayerPolicy = (client: TestClient, options: PlexPolicy.Options) =>
+  Authentication.layer.pipe(
+    Layer.provide(Layer.orDie(PlexPolicy.layer(options))),
+    Layer.provide(deps(client))
+  )
+
 describe("PlexPolicy placement", () => {
   it.effect("provided to the SDK's layer, it is the default of that layer's operations", () =>
     Effect.gen(function*() {
       const client = with503()
-      const layer = Authentication.layer.pipe(
-        Layer.provide(Layer.orDie(PlexPolicy.layer({ maxAttempts: 2, ...quick }))),
-        Layer.provide(deps(client))
-      )
+      const layer = withLayerPolicy(client, { maxAttempts: 2, ...quick })
       const error = yield* expectFailure(run(client, layer, (auth) => auth.getTokenDetails()))
       assert.isTrue(PlexError.isReason(error, "StatusCode"))
       assert.strictEqual(client.requests.length, 2)
@@ -40,10 +44,7 @@ describe("PlexPolicy placement", () => {
   it.effect("the layer's attemptTimeout is the one that fires (Layer.provide into the SDK layer)", () =>
     Effect.gen(function*() {
       const client = makeTestClient(reply.never)
-      const layer = Authentication.layer.pipe(
-        Layer.provide(Layer.orDie(PlexPolicy.layer({ attemptTimeout: "5 seconds", maxAttempts: 1 }))),
-        Layer.provide(deps(client))
-      )
+      const layer = withLayerPolicy(client, { attemptTimeout: "5 seconds", maxAttempts: 1 })
       const fiber = yield* Effect.fork(run(client, layer, (auth) => Effect.exit(auth.getTokenDetails())))
       yield* TestClock.adjust(Duration.seconds(5))
       const exit = yield* Fiber.join(fiber)
@@ -69,10 +70,7 @@ describe("PlexPolicy placement", () => {
   it.effect("provided around a call, it replaces the layer's for that call only", () =>
     Effect.gen(function*() {
       const client = with503()
-      const layer = Authentication.layer.pipe(
-        Layer.provide(Layer.orDie(PlexPolicy.layer({ maxAttempts: 2, ...quick }))),
-        Layer.provide(deps(client))
-      )
+      const layer = withLayerPolicy(client, { maxAttempts: 2, ...quick })
       const auth = yield* Effect.provide(Authentication.Authentication, layer)
       yield* expectFailure(
         auth.getTokenDetails().pipe(Effect.provide(Layer.orDie(PlexPolicy.layer({ maxAttempts: 3, ...quick }))))
@@ -85,10 +83,7 @@ describe("PlexPolicy placement", () => {
   it.effect("withPolicy on one call changes only what it names, on top of the layer's policy", () =>
     Effect.gen(function*() {
       const client = with503()
-      const layer = Authentication.layer.pipe(
-        Layer.provide(Layer.orDie(PlexPolicy.layer({ maxAttempts: 2, ...quick }))),
-        Layer.provide(deps(client))
-      )
+      const layer = withLayerPolicy(client, { maxAttempts: 2, ...quick })
       const auth = yield* Effect.provide(Authentication.Authentication, layer)
       // A deadline for this call: the layer's two attempts stay.
       yield* expectFailure(auth.getTokenDetails().pipe(PlexPolicy.withPolicy({ deadline: "20 seconds" })))
