@@ -1,0 +1,343 @@
+/**
+ * The caches behind `PlexAuth`: who a token belongs to, and whether that account may use a server.
+ * Storage, capacity (least recently used out first), time to live and single flight are Effect's
+ * `Cache`; this file decides what goes in (a token's SHA-256, never the token), for how long (a
+ * user for `timeToLive`, a refusal for `negativeTimeToLive`, an upstream failure not at all), and
+ * works around one defect of that `Cache` (see {@link makeGenerations}).
+ *
+ * @internal
+ */
+import * as Cache from "effect/Cache"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Authentication from "../Authentication.js"
+import { PlexUser } from "../Models.js"
+import * as PlexError from "../PlexError.js"
+import * as PlexPolicy from "../PlexPolicy.js"
+import * as Resources from "../Resources.js"
+import {
+  accessDenied,
+  type PlexAuthError,
+  PlexUnavailable,
+  type ServerAccessDenied,
+  type Service,
+  type TokenInput,
+  type Unauthenticated,
+  unauthenticated
+} from "./authModel.js"
+import type { PlexResource } from "./resourceModels.js"
+
+/** The options of `PlexAuth.make`, checked and with their defaults. @internal */
+export interface Settings {
+  readonly capacity: number
+  readonly timeToLive: Duration.Duration
+  readonly negativeTimeToLive: Duration.Duration
+  readonly server: Option.Option<string>
+  readonly policy: PlexPolicy.Options | undefined
+}
+
+// --- hashing ----------------------------------------------------------------------------------------
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+const toHex = (bytes: Uint8Array): string => {
+  let out = ""
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]
+  return out
+}
+
+const encoder = new TextEncoder()
+
+/** SHA-256 with WebCrypto: everywhere (browsers, Deno, Bun, workers, Node ≥ 19). @internal */
+export const webCryptoSha256 = (text: string): Effect.Effect<string> =>
+  Effect.map(
+    Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", encoder.encode(text))),
+    (digest) => toHex(new Uint8Array(digest))
+  )
+
+type NodeCrypto = {
+  readonly createHash: (algorithm: string) => {
+    update(data: string, encoding: "utf8"): { digest(encoding: "hex"): string }
+  }
+}
+
+/**
+ * Node's own SHA-256, when the runtime offers it through `process.getBuiltinModule` (Node ≥ 20.16,
+ * Bun, Deno): synchronous, about 1 µs of CPU, where WebCrypto's `digest` costs about 15 µs and a
+ * trip through libuv's thread pool on every request. No import, so bundles for other platforms stay
+ * free of `node:` modules and fall back to WebCrypto. Both give the same hex digest.
+ *
+ * @internal
+ */
+export const nodeSha256 = (): ((text: string) => string) | undefined => {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule
+  if (typeof getBuiltin !== "function") return undefined
+  try {
+    const crypto = getBuiltin("node:crypto") as NodeCrypto | undefined
+    if (crypto === undefined || typeof crypto.createHash !== "function") return undefined
+    return (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex")
+  } catch {
+    return undefined
+  }
+}
+
+let sha256: ((text: string) => Effect.Effect<string>) | undefined
+
+/** The lowercase hex SHA-256 of a token: the only form in which a token becomes a cache key. @internal */
+export const hashToken = (token: string): Effect.Effect<string> => {
+  if (sha256 === undefined) {
+    const sync = nodeSha256()
+    sha256 = sync === undefined ? webCryptoSha256 : (text) => Effect.sync(() => sync(text))
+  }
+  return sha256(token)
+}
+
+// Visible ASCII only (Plex tokens are alphanumeric, JWTs base64url with dots), and a bound on the
+// length: anything else cannot be a token plex.tv issued, and is refused without asking it.
+const tokenShape = /^[\x21-\x7e]{1,8192}$/
+
+// --- the caches -------------------------------------------------------------------------------------
+
+/** A cached answer, and how long it may be kept (0: hand it to the waiting callers, then drop it). */
+interface Entry<A, E> {
+  readonly result: Either.Either<A, E>
+  readonly ttlMillis: number
+}
+
+/** A cache of answers by key, which loads a missing key with the loader its caller passes. @internal */
+export interface Generations<A, E> {
+  readonly get: (key: string, load: Effect.Effect<Entry<A, E>>) => Effect.Effect<A, E>
+  readonly invalidate: (key: string) => Effect.Effect<void>
+  readonly invalidateWhere: (predicate: (key: string) => boolean) => Effect.Effect<void>
+  readonly size: Effect.Effect<number>
+  readonly keys: Effect.Effect<ReadonlyArray<string>>
+  readonly lookups: () => number
+}
+
+interface Generation<A, E> {
+  readonly cache: Cache.Cache<string, Entry<A, E>>
+  lookups: number
+}
+
+/**
+ * Effect's `Cache`, replaced by a fresh one (holding the live entries, with the time they have
+ * left) after every `capacity` lookups.
+ *
+ * Why: `Cache` keeps its least-recently-used order in a linked list that gets a new node per
+ * lookup, and drops nodes only while evicting, which happens only when the cache is over capacity.
+ * An entry that expires or is invalidated leaves its nodes behind. So a cache that stays under its
+ * capacity (the usual case: fewer active users than 10,000) grows by two nodes per user every time
+ * to live, forever: about 86 MB a day for 1,000 active users and a 5-minute TTL (effect 3.22.4; the
+ * test `test/auth/cache-growth.test.ts` shows it). Replacing the cache every `capacity` lookups
+ * bounds the list at about twice the capacity, at a cost of one copy per `capacity` lookups.
+ *
+ * The key comes from the caller (a hash) but the lookup needs the token itself: the caller passes
+ * its loader through a fiber ref, read by the lookup, which `Cache` runs on the caller's fiber. The
+ * token therefore never sits in the cache, only in the loader's closure while it runs.
+ *
+ * @internal
+ */
+export const makeGenerations = <A, E>(capacity: number): Effect.Effect<Generations<A, E>> =>
+  Effect.gen(function*() {
+    const loader = FiberRef.unsafeMake<Effect.Effect<Entry<A, E>> | undefined>(undefined)
+    let total = 0
+    const lookup = (_key: string): Effect.Effect<Entry<A, E>> =>
+      Effect.flatMap(FiberRef.get(loader), (load) => {
+        // Only `get` starts lookups, always with its loader set.
+        if (load === undefined) return Effect.dieMessage("PlexAuth: a cache lookup without a loader")
+        current.lookups++
+        total++
+        return load
+      })
+    const makeCache = Cache.makeWith<string, Entry<A, E>>({
+      capacity,
+      lookup,
+      timeToLive: (exit) => Exit.isSuccess(exit) ? Duration.millis(exit.value.ttlMillis) : Duration.zero
+    })
+    let current: Generation<A, E> = { cache: yield* makeCache, lookups: 0 }
+    let rotating = false
+
+    // The live entries move with the time they have left (a TTL counts from when `set` runs); the
+    // lists of the old cache go with it. Lookups finishing in the old cache meanwhile are lost, so
+    // at worst a key is looked up once more.
+    const rotate = Effect.gen(function*() {
+      const old = current.cache
+      const now = yield* Clock.currentTimeMillis
+      const moving: Array<readonly [string, Entry<A, E>]> = []
+      for (const [key, entry] of yield* old.entries) {
+        const stats = yield* old.entryStats(key)
+        if (Option.isNone(stats)) continue
+        const left = stats.value.loadedMillis + entry.ttlMillis - now
+        if (left > 0) moving.push([key, { result: entry.result, ttlMillis: left }])
+      }
+      const next = yield* makeCache
+      for (const [key, entry] of moving) yield* next.set(key, entry)
+      current = { cache: next, lookups: 0 }
+    }).pipe(Effect.ensuring(Effect.sync(() => rotating = false)))
+
+    // An answer that must not be kept (plex.tv down) is dropped at once, but only that very entry:
+    // a fresh one loaded meanwhile by another caller stays.
+    const settle = (cache: Cache.Cache<string, Entry<A, E>>, key: string, entry: Entry<A, E>): Effect.Effect<A, E> =>
+      entry.ttlMillis > 0
+        ? entry.result
+        : Effect.zipRight(cache.invalidateWhen(key, (held) => held === entry), entry.result)
+
+    const get = (key: string, load: Effect.Effect<Entry<A, E>>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        const needsRotation = current.lookups >= capacity && !rotating
+        if (needsRotation) rotating = true
+        const read = Effect.suspend(() => {
+          const cache = current.cache
+          // A hit needs no fiber: `disconnect` (below) costs about 10 µs, ten times the hit.
+          return Effect.flatMap(cache.getOptionComplete(key), (hit) =>
+            Option.isSome(hit)
+              ? settle(cache, key, hit.value)
+              : Effect.flatMap(
+                // Interrupting the caller that started a lookup would interrupt every caller
+                // waiting for it: the lookup runs on a fiber of its own.
+                Effect.disconnect(Effect.locally(cache.get(key), loader, load)),
+                (entry) => settle(cache, key, entry)
+              ))
+        })
+        return needsRotation ? Effect.zipRight(rotate, read) : read
+      })
+
+    return {
+      get,
+      invalidate: (key) => Effect.suspend(() => current.cache.invalidate(key)),
+      invalidateWhere: (predicate) =>
+        Effect.suspend(() => {
+          const cache = current.cache
+          return Effect.flatMap(
+            cache.keys,
+            (keys) => Effect.forEach(keys.filter(predicate), (key) => cache.invalidate(key), { discard: true })
+          )
+        }),
+      size: Effect.suspend(() => current.cache.size),
+      keys: Effect.suspend(() => current.cache.keys),
+      lookups: () => total
+    }
+  })
+
+// --- the service ------------------------------------------------------------------------------------
+
+/** 401 (or 498 for an expired JWT) is a verdict on the token; anything else is plex.tv failing. */
+const classify = (error: PlexError.PlexError): Unauthenticated | PlexUnavailable =>
+  PlexError.isPlexUnauthorized(error)
+    ? unauthenticated(error.status === 498 ? "ExpiredToken" : "InvalidToken")
+    : new PlexUnavailable({ cause: error })
+
+/** The service and, for tests, its caches. @internal */
+export interface Built {
+  readonly service: Service
+  readonly users: Generations<PlexUser, Unauthenticated | PlexUnavailable>
+  readonly access: Generations<PlexResource, PlexAuthError>
+}
+
+/** Builds the service over the SDK's `Authentication` and `Resources`. @internal */
+export const build = (
+  settings: Settings
+): Effect.Effect<Built, never, Authentication.Authentication | Resources.Resources> =>
+  Effect.gen(function*() {
+    const authentication = yield* Authentication.Authentication
+    const resources = yield* Resources.Resources
+    const users = yield* makeGenerations<PlexUser, Unauthenticated | PlexUnavailable>(settings.capacity)
+    const access = yield* makeGenerations<PlexResource, PlexAuthError>(settings.capacity)
+    const ttl = Duration.toMillis(settings.timeToLive)
+    const negativeTtl = Duration.toMillis(settings.negativeTimeToLive)
+    const policy = settings.policy
+
+    const ttlOf = (error: PlexAuthError): number => error._tag === "PlexUnavailable" ? 0 : negativeTtl
+
+    // The lookup runs in the cache's context, not the caller's: it is put back under the caller's
+    // span, so a miss shows where it happened.
+    const asLookup = <A, B, E extends PlexAuthError>(
+      call: Effect.Effect<A, PlexError.PlexError>,
+      check: (a: A) => Either.Either<B, E>
+    ): Effect.Effect<Entry<B, E | Unauthenticated | PlexUnavailable>> =>
+      Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+        const withPolicy = policy === undefined ? call : PlexPolicy.withPolicy(call, policy)
+        const traced = Option.isSome(span) ? Effect.withParentSpan(withPolicy, span.value) : withPolicy
+        return Effect.map(Effect.either(traced), (result) => {
+          const checked: Either.Either<B, E | Unauthenticated | PlexUnavailable> = Either.isRight(result)
+            ? check(result.right)
+            : Either.left(classify(result.left))
+          return { result: checked, ttlMillis: Either.isRight(checked) ? ttl : ttlOf(checked.left) }
+        })
+      })
+
+    const withToken = <A, E>(
+      token: TokenInput,
+      f: (plain: string, hash: string) => Effect.Effect<A, E | Unauthenticated>
+    ): Effect.Effect<A, E | Unauthenticated> =>
+      Effect.suspend(() => {
+        const plain = Redacted.isRedacted(token) ? Redacted.value(token) : token
+        if (typeof plain !== "string" || plain === "") return Effect.fail(unauthenticated("MissingToken"))
+        if (!tokenShape.test(plain)) return Effect.fail(unauthenticated("InvalidToken"))
+        return Effect.flatMap(hashToken(plain), (hash) => f(plain, hash))
+      })
+
+    const authenticate: Service["authenticate"] = (token) =>
+      withToken(token, (plain, hash) =>
+        users.get(
+          hash,
+          asLookup(
+            authentication.getTokenDetails({ token: Redacted.make(plain) }),
+            // The user's `authToken` is the token it was looked up with, whatever plex.tv echoes,
+            // so a handler holding `CurrentPlexUser` holds the request's token (for sign-out,
+            // `requireServerAccess`, calls on the user's behalf).
+            (user): Either.Either<PlexUser, never> =>
+              Either.right(
+                Redacted.value(user.authToken) === plain
+                  ? user
+                  : new PlexUser({ ...user, authToken: Redacted.make(plain) }, true)
+              )
+          )
+        ))
+
+    const requireServerAccess: Service["requireServerAccess"] = (machineIdentifier, token) =>
+      withToken(token, (plain, hash) =>
+        access.get(
+          `${hash}/${machineIdentifier}`,
+          asLookup(
+            resources.listResources({}, { token: Redacted.make(plain) }),
+            (list): Either.Either<PlexResource, ServerAccessDenied> => {
+              const server = list.find((r) => r.clientIdentifier === machineIdentifier && r.isServer)
+              return server === undefined ? Either.left(accessDenied()) : Either.right(server)
+            }
+          )
+        ))
+
+    const invalidate: Service["invalidate"] = (token) =>
+      Effect.catchAll(
+        withToken(
+          token,
+          (_, hash) =>
+            Effect.zipRight(users.invalidate(hash), access.invalidateWhere((key) => key.startsWith(`${hash}/`)))
+        ),
+        () => Effect.void
+      )
+
+    const service: Service = {
+      authenticate,
+      requireServerAccess,
+      invalidate,
+      server: settings.server,
+      stats: Effect.map(
+        Effect.all([users.size, access.size]),
+        ([userCount, accessCount]) => ({
+          users: userCount,
+          serverAccess: accessCount,
+          lookups: users.lookups() + access.lookups()
+        })
+      )
+    }
+    return { service, users, access }
+  })
