@@ -13,6 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -119,6 +120,8 @@ export interface Generations<A, E> {
   readonly size: Effect.Effect<number>
   readonly keys: Effect.Effect<ReadonlyArray<string>>
   readonly lookups: () => number
+  /** The `Cache` in use now (tests read its recency list). */
+  readonly current: () => Cache.Cache<string, Entry<A, E>>
 }
 
 interface Generation<A, E> {
@@ -130,17 +133,19 @@ interface Generation<A, E> {
  * Effect's `Cache`, replaced by a fresh one (holding the live entries, with the time they have
  * left) after every `capacity` lookups.
  *
- * Why: `Cache` keeps its least-recently-used order in a linked list that gets a new node per
- * lookup, and drops nodes only while evicting, which happens only when the cache is over capacity.
- * An entry that expires or is invalidated leaves its nodes behind. So a cache that stays under its
- * capacity (the usual case: fewer active users than 10,000) grows by two nodes per user every time
- * to live, forever: about 86 MB a day for 1,000 active users and a 5-minute TTL (effect 3.22.4; the
- * test `test/auth/cache-growth.test.ts` shows it). Replacing the cache every `capacity` lookups
- * bounds the list at about twice the capacity, at a cost of one copy per `capacity` lookups.
+ * Why: `Cache` keeps its least-recently-used order in a linked list that gets a new node whenever
+ * an entry is loaded or first read after loading, and drops nodes only while evicting, which it does
+ * only when over capacity. An entry that expires or is invalidated leaves its nodes behind. So a
+ * cache that stays under its capacity (the usual case: fewer active users than 10,000) grows by
+ * about two nodes per user every time to live, forever (effect 3.22.4; `test/auth/capacity.test.ts`
+ * shows it on the `Cache` itself). A node left behind also evicts its key when it reaches the head
+ * of the list, however recently the key was read since. Replacing the cache every `capacity`
+ * lookups bounds the list at about twice the capacity, at the cost of one copy per `capacity`
+ * lookups.
  *
  * The key comes from the caller (a hash) but the lookup needs the token itself: the caller passes
- * its loader through a fiber ref, read by the lookup, which `Cache` runs on the caller's fiber. The
- * token therefore never sits in the cache, only in the loader's closure while it runs.
+ * its loader through a fiber ref, read by the lookup, which `Cache` runs on the fiber that asked.
+ * The token therefore never sits in the cache, only in the loader's closure while it runs.
  *
  * @internal
  */
@@ -164,21 +169,26 @@ export const makeGenerations = <A, E>(capacity: number): Effect.Effect<Generatio
     let current: Generation<A, E> = { cache: yield* makeCache, lookups: 0 }
     let rotating = false
 
-    // The live entries move with the time they have left (a TTL counts from when `set` runs); the
-    // lists of the old cache go with it. Lookups finishing in the old cache meanwhile are lost, so
-    // at worst a key is looked up once more.
+    // The live entries move with the time they have left (a TTL counts from when `set` runs), and
+    // are then read once each, oldest load first, which gives them their place in the recency list
+    // (an entry with no place there could never be evicted). The old cache's stale nodes go with
+    // it. Lookups finishing in the old cache meanwhile are lost: at worst a key is looked up again.
     const rotate = Effect.gen(function*() {
       const old = current.cache
       const now = yield* Clock.currentTimeMillis
-      const moving: Array<readonly [string, Entry<A, E>]> = []
+      const moving: Array<{ readonly key: string; readonly entry: Entry<A, E>; readonly loaded: number }> = []
       for (const [key, entry] of yield* old.entries) {
         const stats = yield* old.entryStats(key)
         if (Option.isNone(stats)) continue
         const left = stats.value.loadedMillis + entry.ttlMillis - now
-        if (left > 0) moving.push([key, { result: entry.result, ttlMillis: left }])
+        if (left > 0) {
+          moving.push({ key, entry: { result: entry.result, ttlMillis: left }, loaded: stats.value.loadedMillis })
+        }
       }
+      moving.sort((a, b) => a.loaded - b.loaded)
       const next = yield* makeCache
-      for (const [key, entry] of moving) yield* next.set(key, entry)
+      for (const { entry, key } of moving) yield* next.set(key, entry)
+      for (const { key } of moving) yield* next.getOptionComplete(key)
       current = { cache: next, lookups: 0 }
     }).pipe(Effect.ensuring(Effect.sync(() => rotating = false)))
 
@@ -189,22 +199,49 @@ export const makeGenerations = <A, E>(capacity: number): Effect.Effect<Generatio
         ? entry.result
         : Effect.zipRight(cache.invalidateWhen(key, (held) => held === entry), entry.result)
 
-    const get = (key: string, load: Effect.Effect<Entry<A, E>>): Effect.Effect<A, E> =>
+    // Starting a lookup, or waiting for one: on a daemon fiber, so that interrupting this caller
+    // (a client that hung up) neither interrupts the lookup nor the other callers waiting for it
+    // (`Effect.disconnect` does not do that: it interrupts its fiber in the background). A key the
+    // cache does not hold at all is loaded with `refresh`, the one `Cache` method that adds no
+    // node to the recency list for it (`get` would, at the position of this first access, and
+    // the key would then be evicted from there however recently it is used). The answer is the
+    // entry the lookup made, not a second read: by then the clock may have moved past a TTL of 0.
+    // A kept entry is read once, which gives it its place in the recency list.
+    const load = (cache: Cache.Cache<string, Entry<A, E>>, key: string, loader_: Effect.Effect<Entry<A, E>>) =>
+      Effect.flatMap(
+        Effect.forkDaemon(Effect.suspend(() => {
+          let made: Entry<A, E> | undefined
+          const recording = Effect.tap(loader_, (entry) => Effect.sync(() => made = entry))
+          const start = Effect.flatMap(cache.refresh(key), () =>
+            made === undefined
+              ? cache.get(key)
+              : made.ttlMillis > 0
+              ? Effect.as(cache.getOptionComplete(key), made)
+              : Effect.succeed(made))
+          return Effect.locally(
+            Effect.flatMap(cache.contains(key), (held) => held ? cache.get(key) : start),
+            loader,
+            recording
+          )
+        })),
+        Fiber.join
+      )
+
+    const get = (key: string, loader_: Effect.Effect<Entry<A, E>>): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         const needsRotation = current.lookups >= capacity && !rotating
         if (needsRotation) rotating = true
         const read = Effect.suspend(() => {
           const cache = current.cache
-          // A hit needs no fiber: `disconnect` (below) costs about 10 µs, ten times the hit.
-          return Effect.flatMap(cache.getOptionComplete(key), (hit) =>
-            Option.isSome(hit)
-              ? settle(cache, key, hit.value)
-              : Effect.flatMap(
-                // Interrupting the caller that started a lookup would interrupt every caller
-                // waiting for it: the lookup runs on a fiber of its own.
-                Effect.disconnect(Effect.locally(cache.get(key), loader, load)),
-                (entry) => settle(cache, key, entry)
-              ))
+          const miss = Effect.flatMap(load(cache, key, loader_), (entry) => settle(cache, key, entry))
+          // A hit forks no fiber (a fork costs ten times the hit) and records the access.
+          return Effect.flatMap(cache.contains(key), (held) =>
+            held
+              ? Effect.flatMap(
+                cache.getOptionComplete(key),
+                (hit) => Option.isSome(hit) ? settle(cache, key, hit.value) : miss
+              )
+              : miss)
         })
         return needsRotation ? Effect.zipRight(rotate, read) : read
       })
@@ -222,7 +259,8 @@ export const makeGenerations = <A, E>(capacity: number): Effect.Effect<Generatio
         }),
       size: Effect.suspend(() => current.cache.size),
       keys: Effect.suspend(() => current.cache.keys),
-      lookups: () => total
+      lookups: () => total,
+      current: () => current.cache
     }
   })
 
