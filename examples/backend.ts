@@ -164,32 +164,40 @@ export const browserWalk = (baseUrl: string) =>
     yield* step(`signed out: ${out.status}`)
   })
 
-/** PlexFake on 127.0.0.1 with a server and three accounts; answers the PLEX_* variables. */
+/**
+ * Seeds PlexFake: Ada owns "Ada's Plex" and shares it with Grace; Mallory has no access. PINs are
+ * approved for Ada after 2 seconds. Returns the accounts and the PLEX_* settings pointing at it.
+ */
+export const seedFake = Effect.gen(function*() {
+  const fake = yield* PlexFake.PlexFake
+  const urls = yield* PlexFake.PlexFakeServer
+  const ada = yield* fake.addAccount({ login: "ada@example.com", password: "pw", username: "ada" })
+  const grace = yield* fake.addAccount({ login: "grace@example.com", password: "pw", username: "grace" })
+  const mallory = yield* fake.addAccount({ login: "mallory@example.com", password: "pw", username: "mallory" })
+  const server = yield* fake.addServer({
+    name: "Ada's Plex",
+    owner: ada.login,
+    sharedWith: [grace.login],
+    connections: [{}]
+  })
+  // Stands in for the user approving the PIN in the Plex auth app.
+  yield* fake.autoApprovePins("2 seconds", ada.token)
+  const provider = ConfigProvider.fromMap(
+    new Map([
+      ["PLEX_CLIENT_IDENTIFIER", "effect-plex-backend-example"],
+      ["PLEX_PRODUCT", "effect-plex backend example"],
+      ["PLEX_TV_URL", urls.plexTvUrl],
+      ["PLEX_AUTH_SERVER", server.machineIdentifier]
+    ])
+  )
+  return { ada, grace, mallory, server, provider }
+})
+
+/** Runs `self` against PlexFake on 127.0.0.1, seeded by {@link seedFake}. */
 export const againstFake = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const fake = yield* PlexFake.PlexFake
-    const urls = yield* PlexFake.PlexFakeServer
-    const ada = yield* fake.addAccount({ login: "ada@example.com", password: "pw", username: "ada" })
-    yield* fake.addAccount({ login: "grace@example.com", password: "pw", username: "grace" })
-    yield* fake.addAccount({ login: "mallory@example.com", password: "pw", username: "mallory" })
-    const server = yield* fake.addServer({
-      name: "Ada's Plex",
-      owner: "ada@example.com",
-      sharedWith: ["grace@example.com"],
-      connections: [{}]
-    })
-    // Stands in for the user approving the PIN in the Plex auth app.
-    yield* fake.autoApprovePins("2 seconds", ada.token)
-    const provider = ConfigProvider.fromMap(
-      new Map([
-        ["PLEX_CLIENT_IDENTIFIER", "effect-plex-backend-example"],
-        ["PLEX_PRODUCT", "effect-plex backend example"],
-        ["PLEX_TV_URL", urls.plexTvUrl],
-        ["PLEX_AUTH_SERVER", server.machineIdentifier]
-      ])
-    )
-    return yield* Effect.withConfigProvider(self, provider)
-  }).pipe(Effect.provide(PlexFake.layerServer))
+  Effect.flatMap(seedFake, ({ provider }) => Effect.withConfigProvider(self, provider)).pipe(
+    Effect.provide(PlexFake.layerServer)
+  )
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const real = process.env.PLEX_CLIENT_IDENTIFIER !== undefined

@@ -50,7 +50,7 @@ const unauthenticatedMessages: Record<UnauthenticatedReason, string> = {
  * @since 0.2.0
  * @category errors
  */
-export class Unauthenticated extends Schema.TaggedError<Unauthenticated>("effect-plex/PlexAuth/Unauthenticated")(
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>("PlexAuth.Unauthenticated")(
   "Unauthenticated",
   { reason: UnauthenticatedReason, message: Schema.String },
   HttpApiSchema.annotations({
@@ -71,7 +71,7 @@ export const unauthenticated = (reason: UnauthenticatedReason): Unauthenticated 
  * @category errors
  */
 export class ServerAccessDenied
-  extends Schema.TaggedError<ServerAccessDenied>("effect-plex/PlexAuth/ServerAccessDenied")(
+  extends Schema.TaggedError<ServerAccessDenied>("PlexAuth.ServerAccessDenied")(
     "ServerAccessDenied",
     { message: Schema.String },
     HttpApiSchema.annotations({
@@ -94,7 +94,7 @@ export const accessDenied = (): ServerAccessDenied =>
  * @since 0.2.0
  * @category errors
  */
-export class PlexUnavailable extends Schema.TaggedError<PlexUnavailable>("effect-plex/PlexAuth/PlexUnavailable")(
+export class PlexUnavailable extends Schema.TaggedError<PlexUnavailable>("PlexAuth.PlexUnavailable")(
   "PlexUnavailable",
   { cause: PlexError.PlexError }
 ) {
@@ -110,7 +110,7 @@ export class PlexUnavailable extends Schema.TaggedError<PlexUnavailable>("effect
  * @since 0.2.0
  * @category errors
  */
-export class PlexUnreachable extends Schema.TaggedError<PlexUnreachable>("effect-plex/PlexAuth/PlexUnreachable")(
+export class PlexUnreachable extends Schema.TaggedError<PlexUnreachable>("PlexAuth.PlexUnreachable")(
   "PlexUnreachable",
   { message: Schema.String },
   HttpApiSchema.annotations({

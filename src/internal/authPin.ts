@@ -34,7 +34,7 @@ import { PlexUnreachable, unreachable } from "./authModel.js"
  * @since 0.2.0
  * @category models
  */
-export class PinCreated extends Schema.Class<PinCreated>("PinCreated")({
+export class PinCreated extends Schema.Class<PinCreated>("PlexAuth.PinCreated")({
   id: Schema.Number,
   code: Schema.String,
   authUrl: Schema.String,
@@ -53,7 +53,7 @@ export const PinStatus = Schema.Union(
   Schema.Struct({ state: Schema.Literal("waiting"), expiresIn: Schema.optional(Schema.Number) }),
   Schema.Struct({ state: Schema.Literal("approved"), token: Schema.Redacted(Schema.String) }),
   Schema.Struct({ state: Schema.Literal("expired") })
-).annotations({ identifier: "PinStatus" })
+).annotations({ identifier: "PlexAuth.PinStatus" })
 
 /**
  * The type of {@link PinStatus}; the token is `Redacted` on the server, a string on the wire.
@@ -69,7 +69,7 @@ export type PinStatus = typeof PinStatus.Type
  * @since 0.2.0
  * @category errors
  */
-export class PinNotFound extends Schema.TaggedError<PinNotFound>("effect-plex/PlexAuth/PinNotFound")(
+export class PinNotFound extends Schema.TaggedError<PinNotFound>("PlexAuth.PinNotFound")(
   "PinNotFound",
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 404, description: "No PIN of this service has that id and code." })
