@@ -102,22 +102,21 @@ const HealthLive = HttpApiBuilder.group(
 // #endregion
 
 // #region layers
-// PlexAuth over the SDK (PLEX_CLIENT_IDENTIFIER, PLEX_PRODUCT…; PLEX_AUTH_SERVER, PLEX_AUTH_TTL…).
-export const PlexAuthLive = PlexAuth.layerFromEnv.pipe(
-  Layer.provideMerge(Plex.layerFromEnv),
-  Layer.provide(NodeHttpClient.layerUndici)
-)
+// The SDK (PLEX_CLIENT_IDENTIFIER, PLEX_PRODUCT…) and PlexAuth over it (PLEX_AUTH_SERVER, PLEX_AUTH_TTL…).
+export const PlexLive = Plex.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+export const PlexAuthLive = PlexAuth.layerFromEnv
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([HealthLive, MeLive, ServerLive, PlexAuth.layerPinApi(Api)]),
-  Layer.provide([PlexAuth.layerMiddleware(PlexAuth.Authenticated), PlexAuth.layerMiddleware(PlexAuth.ServerAccess)]),
-  Layer.provide(PlexAuthLive)
+  Layer.provide([PlexAuth.layerMiddleware(PlexAuth.Authenticated), PlexAuth.layerMiddleware(PlexAuth.ServerAccess)])
 )
 
 // Loopback only; port 0 picks a free one.
 export const serve = (port: number) =>
   HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
     Layer.provide(ApiLive),
+    Layer.provide(PlexAuthLive),
+    Layer.provide(PlexLive),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
   )
 // #endregion
