@@ -76,7 +76,8 @@ const MeLive = HttpApiBuilder.group(Api, "me", (handlers) =>
           Effect.as(true),
           Effect.catchTags({ ServerAccessDenied: () => Effect.succeed(false), PlexUnavailable: unreachable })
         )
-        return new Me({ ...user, serverAccess })
+        const { email, id, title, username, uuid } = user
+        return new Me({ id, uuid, username, title, email, serverAccess })
       }))
     .handle("signOut", () => Effect.flatMap(PlexAuth.CurrentPlexUser, (user) => PlexAuth.invalidate(user.authToken))))
 

@@ -105,9 +105,10 @@ const makeCheck = (server: string | undefined) =>
       })
     return (token: Redacted.Redacted<string>): Effect.Effect<PlexUser, Failure> => {
       const authenticated = auth.authenticate(token)
+      // The user's `authToken` is this token, already hashed: the access check hashes nothing.
       const checked = server === undefined
         ? authenticated
-        : Effect.tap(authenticated, () => auth.requireServerAccess(server, token))
+        : Effect.tap(authenticated, (user) => auth.requireServerAccess(server, user.authToken))
       return Effect.catchTag(checked, "PlexUnavailable", (error) => Effect.zipRight(report(error), unreachable()))
     }
   })
