@@ -3,19 +3,22 @@
  *
  * Three processes: PlexFake (plex.tv and a Plex Media Server, 127.0.0.1), the backend under test (an
  * `HttpApi` on `NodeHttpServer`, 127.0.0.1), and this driver, which loads the backend with
- * autocannon. The backend serves the example's `/me` handler twice: `GET /me` behind
- * `PlexAuth.Authenticated` (the signed-in user, plus `requireServerAccess` for the operator's
- * server: two cache hits per request once warm), and `GET /open/me`, the same handler and body with
- * no authentication. Rounds alternate the two routes (A B B A …) so machine drift cancels in the
- * ratio. Reported:
+ * autocannon. The backend serves the example's `/me` handler four ways: `GET /open/me` with no
+ * authentication; `GET /plain/me` behind an `HttpApi` security middleware on the same header that
+ * does nothing (the platform's own share); `GET /user/me` behind `PlexAuth.Authenticated`; and
+ * `GET /me` behind it plus the handler's `requireServerAccess` for the operator's server (two cache
+ * hits per request once warm). Rounds run the routes in alternating order so machine drift cancels
+ * in the ratios. Reported:
  *
- * - requests per second of each route, and `/me` as a share of `/open/me` (goal ≥ 90%);
- * - the backend's CPU per request on each route (its `process.cpuUsage`), whose difference is the
- *   CPU of authentication on a warm cache, end to end (header, hash, two cache reads, middleware);
- * - one cache hit in-process (`authenticate`, `requireServerAccess`, the SHA-256 alone), CPU per call;
+ * - requests per second of each route, and each as a share of `/open/me` (goal for `/me`: ≥ 90%);
+ * - the backend's CPU per request on each route (its `process.cpuUsage`), whose differences split the
+ *   cost between the platform's security middleware, PlexAuth's authentication and the server check;
+ * - one cache hit in a process of its own (`authenticate`, `requireServerAccess`, the SHA-256 alone),
+ *   CPU per call;
  * - plex.tv calls per 10,000 requests, counted at the fake.
  *
- * `BENCH_QUICK=1` (or `--quick`) for a short run.
+ * `BENCH_QUICK=1` (or `--quick`) for a short run; `BENCH_PROFILE=<dir>` writes the backend's CPU
+ * profile there.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"

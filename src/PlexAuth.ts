@@ -26,18 +26,14 @@
  *
  * @since 0.2.0
  */
-import type * as HttpApi from "@effect/platform/HttpApi"
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Authentication from "./Authentication.js"
-import { build, type Settings } from "./internal/authCache.js"
+import { build, settingsOf } from "./internal/authCache.js"
 import {
   AccessFailure,
   type AnyMiddleware,
@@ -69,19 +65,17 @@ import {
   UnauthenticatedReason
 } from "./internal/authModel.js"
 import {
-  makePinHandlers,
+  layerPinApi,
   PinApi,
   type PinApiOptions,
   pinCodeHeader,
   PinCreated,
   PinNotFound,
-  pinRedaction,
   PinStatus
 } from "./internal/authPin.js"
 import type { PlexResource } from "./internal/resourceModels.js"
 import type { PlexUser } from "./Models.js"
-import type * as PinLogin from "./PinLogin.js"
-import * as PlexPolicy from "./PlexPolicy.js"
+import type * as PlexPolicy from "./PlexPolicy.js"
 import type * as Resources from "./Resources.js"
 
 export {
@@ -135,6 +129,13 @@ export {
    * @category layers
    */
   layerMiddleware,
+  /**
+   * Implements {@link PinApi} in your `HttpApi` with the `PinLogin` in context.
+   *
+   * @since 0.2.0
+   * @category layers
+   */
+  layerPinApi,
   /**
    * Keeps the token and PIN code headers out of the spans of whatever is built on it.
    *
@@ -353,43 +354,6 @@ export const defaults = {
   negativeTimeToLive: Duration.seconds(30)
 } as const
 
-const invalid = (key: string, message: string) =>
-  Either.left(ConfigError.InvalidData([key], `PlexAuth.${key}: ${message}`))
-
-const duration = (
-  key: string,
-  value: Duration.DurationInput | undefined,
-  fallback: Duration.Duration
-): Either.Either<Duration.Duration, ConfigError.ConfigError> => {
-  if (value === undefined) return Either.right(fallback)
-  // Duration reads a negative or NaN number of millis as zero: refuse it rather than guess.
-  const decoded = typeof value === "number" && !(value >= 0) ? Option.none() : Duration.decodeUnknown(value)
-  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value)) {
-    return invalid(key, "not a finite duration Effect can read, or negative")
-  }
-  return Either.right(decoded.value)
-}
-
-const settingsOf = (options: Options): Either.Either<Settings, ConfigError.ConfigError> =>
-  Either.gen(function*() {
-    const capacity = options.capacity ?? defaults.capacity
-    if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalid("capacity", "must be a whole number ≥ 1")
-    const timeToLive = yield* duration("timeToLive", options.timeToLive, defaults.timeToLive)
-    const negativeTimeToLive = yield* duration(
-      "negativeTimeToLive",
-      options.negativeTimeToLive,
-      defaults.negativeTimeToLive
-    )
-    if (options.policy !== undefined) {
-      const checked = PlexPolicy.make(options.policy)
-      if (Either.isLeft(checked)) return yield* Either.left(checked.left)
-    }
-    const server = options.server === undefined || options.server.trim() === ""
-      ? Option.none()
-      : Option.some(options.server.trim())
-    return { capacity, timeToLive, negativeTimeToLive, server, policy: options.policy }
-  })
-
 // --- constructors and layers ------------------------------------------------------------------------
 
 /**
@@ -404,7 +368,7 @@ const settingsOf = (options: Options): Either.Either<Settings, ConfigError.Confi
 export const make = (
   options: Options = {}
 ): Effect.Effect<Service, ConfigError.ConfigError, Authentication.Authentication | Resources.Resources> =>
-  Effect.flatMap(settingsOf(options), (settings) => Effect.map(build(settings), (built) => built.service))
+  Effect.flatMap(settingsOf(options, defaults), (settings) => Effect.map(build(settings), (built) => built.service))
 
 /**
  * The service as a layer; provide `Plex.layer(...)` (or `Authentication.layer` and
@@ -465,36 +429,6 @@ export const layerFromEnv: Layer.Layer<
   ConfigError.ConfigError,
   Authentication.Authentication | Resources.Resources
 > = /*#__PURE__*/ Layer.suspend(() => Layer.unwrapEffect(Effect.map(fromEnv, layer)))
-
-/**
- * Implements {@link PinApi} in your `HttpApi` (which must hold it) with the `PinLogin` in context,
- * whose `PlexConfig` keeps the client identifier and names the app (`product`) users approve.
- * Also keeps the PIN code header out of spans.
- *
- * ```ts
- * const api = HttpApi.make("app").add(PlexAuth.PinApi).add(MyGroup)
- * const PinLive = PlexAuth.layerPinApi(api, { forwardUrl: "https://app.example/signed-in" })
- * ```
- *
- * @since 0.2.0
- * @category layers
- */
-export const layerPinApi = <ApiId extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, ApiE, ApiR>(
-  api: HttpApi.HttpApi<ApiId, Groups, ApiE, ApiR>,
-  options?: PinApiOptions
-): Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "plexPin">, never, PinLogin.PinLogin> =>
-  Layer.merge(
-    HttpApiBuilder.group(
-      api as unknown as HttpApi.HttpApi<ApiId, typeof PinApi, never, never>,
-      "plexPin",
-      (handlers) =>
-        Effect.map(makePinHandlers(options), (pins) =>
-          handlers
-            .handle("createPin", () => pins.createPin())
-            .handle("checkPin", ({ headers, path }) => pins.checkPin(path.id, headers[pinCodeHeader])))
-    ),
-    pinRedaction
-  )
 
 // --- accessors --------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
  */
 import * as Cache from "effect/Cache"
 import * as Clock from "effect/Clock"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Authentication from "../Authentication.js"
 import { PlexUser } from "../Models.js"
+import type { Options } from "../PlexAuth.js"
 import * as PlexError from "../PlexError.js"
 import * as PlexPolicy from "../PlexPolicy.js"
 import * as Resources from "../Resources.js"
@@ -42,6 +44,51 @@ export interface Settings {
   readonly server: Option.Option<string>
   readonly policy: PlexPolicy.Options | undefined
 }
+
+const invalid = (key: string, message: string) =>
+  Either.left(ConfigError.InvalidData([key], `PlexAuth.${key}: ${message}`))
+
+const duration = (
+  key: string,
+  value: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): Either.Either<Duration.Duration, ConfigError.ConfigError> => {
+  if (value === undefined) return Either.right(fallback)
+  // Duration reads a negative or NaN number of millis as zero: refuse it rather than guess.
+  const decoded = typeof value === "number" && !(value >= 0) ? Option.none() : Duration.decodeUnknown(value)
+  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value)) {
+    return invalid(key, "not a finite duration Effect can read, or negative")
+  }
+  return Either.right(decoded.value)
+}
+
+/** The options, checked, with their defaults: a `ConfigError` naming one that cannot work. @internal */
+export const settingsOf = (
+  options: Options,
+  defaults: {
+    readonly capacity: number
+    readonly timeToLive: Duration.Duration
+    readonly negativeTimeToLive: Duration.Duration
+  }
+): Either.Either<Settings, ConfigError.ConfigError> =>
+  Either.gen(function*() {
+    const capacity = options.capacity ?? defaults.capacity
+    if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalid("capacity", "must be a whole number ≥ 1")
+    const timeToLive = yield* duration("timeToLive", options.timeToLive, defaults.timeToLive)
+    const negativeTimeToLive = yield* duration(
+      "negativeTimeToLive",
+      options.negativeTimeToLive,
+      defaults.negativeTimeToLive
+    )
+    if (options.policy !== undefined) {
+      const checked = PlexPolicy.make(options.policy)
+      if (Either.isLeft(checked)) return yield* Either.left(checked.left)
+    }
+    const server = options.server === undefined || options.server.trim() === ""
+      ? Option.none()
+      : Option.some(options.server.trim())
+    return { capacity, timeToLive, negativeTimeToLive, server, policy: options.policy }
+  })
 
 // --- hashing ----------------------------------------------------------------------------------------
 

@@ -70,16 +70,14 @@ export const unauthenticated = (reason: UnauthenticatedReason): Unauthenticated 
  * @since 0.2.0
  * @category errors
  */
-export class ServerAccessDenied
-  extends Schema.TaggedError<ServerAccessDenied>("PlexAuth.ServerAccessDenied")(
-    "ServerAccessDenied",
-    { message: Schema.String },
-    HttpApiSchema.annotations({
-      status: 403,
-      description: "The signed-in Plex user has no access to the Plex Media Server this service requires."
-    })
-  )
-{}
+export class ServerAccessDenied extends Schema.TaggedError<ServerAccessDenied>("PlexAuth.ServerAccessDenied")(
+  "ServerAccessDenied",
+  { message: Schema.String },
+  HttpApiSchema.annotations({
+    status: 403,
+    description: "The signed-in Plex user has no access to the Plex Media Server this service requires."
+  })
+) {}
 
 /** {@link ServerAccessDenied} with its standard message. @internal */
 export const accessDenied = (): ServerAccessDenied =>

@@ -12,6 +12,8 @@
  *
  * @since 0.2.0
  */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
@@ -21,6 +23,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Cache from "effect/Cache"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as PinLogin from "../PinLogin.js"
 import * as PlexError from "../PlexError.js"
@@ -163,7 +166,7 @@ export const makePinHandlers = (options?: PinApiOptions) =>
     const forward = options?.forwardUrl === undefined ? undefined : { forwardUrl: options.forwardUrl }
     // Which PINs have handed out their token: the first check to claim one gets its own fiber id back.
     const claims = yield* Cache.make({
-      capacity: options?.claims ?? 10_000,
+      capacity: Math.max(1, Math.floor(options?.claims ?? 10_000)),
       timeToLive: "1 hour",
       lookup: (_id: number) => Effect.fiberId
     })
@@ -207,5 +210,32 @@ export const makePinHandlers = (options?: PinApiOptions) =>
     return { createPin, checkPin }
   })
 
-/** The layer that keeps the PIN code header out of spans, for `layerPinApi`. @internal */
-export const pinRedaction = layerRedactHeaders
+/**
+ * Implements {@link PinApi} in your `HttpApi` (which must hold it) with the `PinLogin` in context,
+ * whose `PlexConfig` keeps the client identifier and names the app (`product`) users approve.
+ * Also keeps the PIN code header out of spans.
+ *
+ * ```ts
+ * const api = HttpApi.make("app").add(PlexAuth.PinApi).add(MyGroup)
+ * const PinLive = PlexAuth.layerPinApi(api, { forwardUrl: "https://app.example/signed-in" })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerPinApi = <ApiId extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, ApiE, ApiR>(
+  api: HttpApi.HttpApi<ApiId, Groups, ApiE, ApiR>,
+  options?: PinApiOptions
+): Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "plexPin">, never, PinLogin.PinLogin> =>
+  Layer.merge(
+    HttpApiBuilder.group(
+      api as unknown as HttpApi.HttpApi<ApiId, typeof PinApi, never, never>,
+      "plexPin",
+      (handlers) =>
+        Effect.map(makePinHandlers(options), (pins) =>
+          handlers
+            .handle("createPin", () => pins.createPin())
+            .handle("checkPin", ({ headers, path }) => pins.checkPin(path.id, headers[pinCodeHeader])))
+    ),
+    layerRedactHeaders
+  )
