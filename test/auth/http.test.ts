@@ -17,7 +17,7 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Logger, LogLevel, Schema } from "effect"
 import { Plex } from "effect-plex"
 import * as PlexAuth from "effect-plex/PlexAuth"
 import { PlexFake } from "effect-plex/testing"
@@ -102,7 +102,9 @@ const Live = HttpApiBuilder.serve().pipe(
   Layer.provideMerge(Sdk),
   Layer.provideMerge(SeedLive),
   Layer.provideMerge(PlexFake.layerServer),
-  Layer.provideMerge(FetchHttpClient.layer)
+  Layer.provideMerge(FetchHttpClient.layer),
+  // The 503 warnings are what these tests provoke; test/auth/secrets.test.ts reads them.
+  Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
 )
 
 /** A request to the server under test: status, headers and parsed body. */

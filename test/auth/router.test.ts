@@ -12,7 +12,7 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import { Plex } from "effect-plex"
 import * as PlexAuth from "effect-plex/PlexAuth"
 import { PlexFake } from "effect-plex/testing"
@@ -44,7 +44,9 @@ const Live = HttpServer.serve(router).pipe(
   Layer.provideMerge(PlexAuth.layer({ server: "router-server" })),
   Layer.provideMerge(Sdk),
   Layer.provideMerge(PlexFake.layerServer),
-  Layer.provideMerge(FetchHttpClient.layer)
+  Layer.provideMerge(FetchHttpClient.layer),
+  // The 503 warnings are what these tests provoke; test/auth/secrets.test.ts reads them.
+  Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
 )
 
 const call = (request: HttpClientRequest.HttpClientRequest) =>
