@@ -40,9 +40,9 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, fork } from "node:child_process"
-import { mkdirSync, mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { hashToken } from "../src/internal/authCache.js"
 
@@ -396,6 +396,7 @@ async function main() {
       child.disconnect()
       setTimeout(() => child.kill(), 5_000).unref()
     }
+    rmSync(dirname(script), { recursive: true, force: true })
   }
 }
 
