@@ -89,3 +89,12 @@ export * as Resources from "./Resources.js"
  * @since 0.2.0
  */
 export * as HomeUsers from "./HomeUsers.js"
+
+/**
+ * Sign in with Plex for Effect HTTP servers: each request's token authenticated through a cache
+ * (single flight, TTL, capacity), server-access checks, `HttpApi` and `HttpRouter` middlewares, and
+ * PIN sign-in endpoints for a browser.
+ *
+ * @since 0.2.0
+ */
+export * as PlexAuth from "./PlexAuth.js"
