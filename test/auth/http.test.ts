@@ -22,7 +22,7 @@ import { Plex } from "effect-plex"
 import * as PlexAuth from "effect-plex/PlexAuth"
 import { PlexFake } from "effect-plex/testing"
 import { createServer } from "node:http"
-import { callsTo } from "./support.js"
+import { call, callsTo } from "./support.js"
 
 class CookieAuth extends PlexAuth.Middleware<CookieAuth>()("test/CookieAuth", { cookie: "plex_token" }) {}
 
@@ -106,23 +106,6 @@ const Live = HttpApiBuilder.serve().pipe(
   // The 503 warnings are what these tests provoke; test/auth/secrets.test.ts reads them.
   Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
 )
-
-/** A request to the server under test: status, headers and parsed body. */
-const call = (request: HttpClientRequest.HttpClientRequest) =>
-  Effect.gen(function*() {
-    const server = yield* HttpServer.HttpServer
-    const client = yield* HttpClient.HttpClient
-    const response = yield* client.execute(
-      HttpClientRequest.prependUrl(request, HttpServer.formatAddress(server.address))
-    )
-    const text = yield* response.text
-    return {
-      status: response.status,
-      headers: response.headers,
-      text,
-      body: (text === "" ? undefined : JSON.parse(text)) as any
-    }
-  })
 
 const withToken = (token: string) => HttpClientRequest.setHeader("x-plex-token", token)
 const withCookie = (token: string) => HttpClientRequest.setHeader("cookie", `plex_token=${token}`)

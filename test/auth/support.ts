@@ -2,6 +2,7 @@
  * Shared by the PlexAuth tests: PlexAuth over the SDK wired to a fresh PlexFake (in-process, so
  * `TestClock` drives the caches' TTL and the fake alike), and counting plex.tv calls at the fake.
  */
+import { HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { Effect, Layer, Logger } from "effect"
 import * as PlexAuth from "effect-plex/PlexAuth"
 import { PlexFake } from "effect-plex/testing"
@@ -33,3 +34,20 @@ export const captureLogs = (into: Array<string>) =>
       )
     })
   )
+
+/** A request to the HTTP server under test (`HttpServer` in context): status, headers and parsed body. */
+export const call = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.gen(function*() {
+    const server = yield* HttpServer.HttpServer
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(
+      HttpClientRequest.prependUrl(request, HttpServer.formatAddress(server.address))
+    )
+    const text = yield* response.text
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: (text === "" ? undefined : JSON.parse(text)) as any
+    }
+  })
