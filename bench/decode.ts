@@ -5,28 +5,17 @@
  * ones), and `JSON.parse` of the same body for scale. Decoding only: no I/O. The measured code is
  * bundled with esbuild first (no tsx keep-names helpers). Median of 7 runs.
  */
-import { mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { bundleForNode, cacheFile } from "./bundle.js"
 import type * as Entry from "./decode-entry.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const fixtures = join(root, "test/fixtures")
 
 const main = async () => {
-  const esbuild = await import("esbuild")
-  const out = join(root, "node_modules/.cache/effect-plex-decode-bench.mjs")
-  mkdirSync(join(root, "node_modules/.cache"), { recursive: true })
-  await esbuild.build({
-    entryPoints: [join(root, "bench/decode-entry.ts")],
-    outfile: out,
-    bundle: true,
-    packages: "external",
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "error"
-  })
+  const out = await bundleForNode("bench/decode-entry.ts", cacheFile("effect-plex-decode-bench.mjs"))
   const { decoders, xmlToJson } = await import(pathToFileURL(out).href) as typeof Entry
   const names = readdirSync(fixtures).filter((name) =>
     /^(get-token-details\.200|post-users-sign-in-data\.201)\./.test(name) && /\.(json|xml)$/.test(name)

@@ -45,6 +45,7 @@ import {
   type Operation,
   operations
 } from "./baseline.js"
+import { bundleForNode } from "./bundle.js"
 import { PlainSource, PlainTransient, PlainUser } from "./plain.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -496,17 +497,7 @@ const makeBuilds = async (): Promise<Builds> => {
     "--outDir",
     join(dir, "dist")
   ], { cwd: root, stdio: "inherit" })
-  const coldStartJs = join(dir, "cold-start.mjs")
-  await esbuild.build({
-    entryPoints: [join(root, "bench/cold-start.ts")],
-    outfile: coldStartJs,
-    bundle: true,
-    packages: "external",
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "error"
-  })
+  const coldStartJs = await bundleForNode("bench/cold-start.ts", join(dir, "cold-start.mjs"))
   const bundleJs = join(dir, "bundle.mjs")
   const built = await esbuild.build({
     entryPoints: [join(root, "bench/bundle-entry.ts")],

@@ -5,27 +5,15 @@
  * Medians of 8 rounds of 600 calls. The measured code is bundled with esbuild first.
  */
 import { fork } from "node:child_process"
-import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { bundleForNode, cacheFile } from "./bundle.js"
 import type * as Entry from "./timeout-entry.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 const main = async () => {
-  const esbuild = await import("esbuild")
-  const out = join(root, "node_modules/.cache/effect-plex-timeout-bench.mjs")
-  mkdirSync(join(root, "node_modules/.cache"), { recursive: true })
-  await esbuild.build({
-    entryPoints: [join(root, "bench/timeout-entry.ts")],
-    outfile: out,
-    bundle: true,
-    packages: "external",
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "error"
-  })
+  const out = await bundleForNode("bench/timeout-entry.ts", cacheFile("effect-plex-timeout-bench.mjs"))
   const { variants } = await import(pathToFileURL(out).href) as typeof Entry
   const server = fork(join(root, "bench/server.ts"), [], {
     execArgv: ["--import", "tsx"],
